@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make              build src/wgmpsc.ko against the newest Debian headers
+#   make debug        the same module with self-tests and lifetime logging
+#   make run          boot the test VM and show two peers configured
+#   make check        build both flavours and run every test in the VM
+#   make deps         apt-install what the project needs (run automatically)
+#
+# This machine's own kernel cannot load modules, so the build targets the
+# newest installed Debian linux-headers, never `uname -r`.
+
+KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
+KVER ?= $(patsubst linux-headers-%,%,$(notdir $(KDIR)))
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+DEBUG_TREE := $(TOP)/build/debug
+KBUILD_ARGS := CONFIG_WIREGUARD_MPSC=m
+VM := $(TOP)/tools/vm.sh
+
+# Deps are checked, not reinstalled, on every run: tools/deps.sh is a no-op
+# once everything is present.
+DEPS_STAMP := $(TOP)/build/.deps-ok
+
+.PHONY: all module debug deps run check clean sparse FORCE
+
+all: module
+
+$(DEPS_STAMP): $(TOP)/tools/deps.sh
+	@$(TOP)/tools/deps.sh
+	@mkdir -p $(dir $@) && touch $@
+
+deps:
+	@$(TOP)/tools/deps.sh
+	@mkdir -p $(TOP)/build && touch $(DEPS_STAMP)
+
+# The flavour stamp forces a clean rebuild when switching between release
+# and debug, since both write src/wgmpsc.ko.
+define build_flavour
+	@if [ -z "$(KDIR)" ]; then \
+		echo "no /usr/src/linux-headers-*-amd64: run 'make deps'" >&2; exit 1; fi
+	@if [ "$$(cat $(1)/.flavour 2>/dev/null)" != "$(2)" ]; then \
+		$(MAKE) -s -C $(KDIR) M=$(1) clean >/dev/null; \
+		rm -f $(1)/../selftest/*.o $(1)/../selftest/.*.cmd; fi
+	$(MAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) $(3) modules
+	@echo $(2) > $(1)/.flavour
+endef
+
+module: $(DEPS_STAMP)
+	$(call build_flavour,$(TOP)/src,release,)
+
+debug: $(DEPS_STAMP)
+	$(call build_flavour,$(TOP)/src,debug,CONFIG_WIREGUARD_MPSC_DEBUG=y)
+
+# `make check` needs both flavours at once; the debug one is built from a
+# copy of the tree so src/wgmpsc.ko stays the release module.
+$(DEBUG_TREE)/src/wgmpsc.ko: FORCE $(DEPS_STAMP)
+	@mkdir -p $(DEBUG_TREE)
+	@cp -a $(TOP)/src $(TOP)/selftest $(DEBUG_TREE)/
+	@rm -f $(DEBUG_TREE)/src/.flavour
+	$(call build_flavour,$(DEBUG_TREE)/src,debug,CONFIG_WIREGUARD_MPSC_DEBUG=y)
+
+run: module $(DEPS_STAMP)
+	$(VM) --smp 2 --module $(TOP)/src/wgmpsc.ko -- tests/demo.sh
+
+check: module $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
+	$(TOP)/tools/check.sh $(TOP)/src/wgmpsc.ko $(DEBUG_TREE)/src/wgmpsc.ko
+
+sparse: $(DEPS_STAMP)
+	$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
+	@rm -f $(TOP)/src/.flavour
+
+clean:
+	-$(MAKE) -s -C $(KDIR) M=$(TOP)/src clean
+	rm -f src/.flavour selftest/*.o selftest/.*.cmd
+	rm -rf build

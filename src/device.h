@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The wireguard net_device.  Its private area is struct wg_device, which
+ * lives exactly as long as the net_device.
+ *
+ * Locks, outermost first:
+ *  - RTNL guards the device list, the UDP sockets and creating_net;
+ *  - device_update_lock guards configuration: the identity, the peer list,
+ *    the allowed-IPs tries' writers and the pubkey table's writers.
+ * Packet paths read the tries, the tables and the sockets under RCU.
+ */
+#ifndef _WG_DEVICE_H
+#define _WG_DEVICE_H
+
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/rhashtable-types.h>
+#include <linux/rwsem.h>
+#include <net/sock.h>
+
+#include "allowedips.h"
+#include "messages.h"
+#include "peerlookup.h"
+
+/*
+ * The local key pair.  The public half is derived once, when the private
+ * key is set; nothing per peer is computed at configuration time, which is
+ * what keeps adding tens of thousands of peers fast.
+ */
+struct wg_static_identity {
+	u8 static_private[NOISE_PUBLIC_KEY_LEN];
+	u8 static_public[NOISE_PUBLIC_KEY_LEN];
+	struct rw_semaphore lock;
+	bool has_identity;
+};
+
+struct wg_device {
+	struct net_device *dev;
+	struct list_head device_list;	/* wg_device_list, RTNL */
+	/*
+	 * The namespace the device was created from.  Its sockets stay there
+	 * even when the device moves, like a tun device's file stays with its
+	 * process.  No reference is held: the namespace's pre_exit closes
+	 * the sockets and clears this under RTNL.
+	 */
+	struct net *creating_net;
+	struct sock __rcu *sock4, *sock6;	/* RTNL */
+
+	struct mutex device_update_lock;
+	struct wg_static_identity static_identity;
+	struct wg_allowedips peer_allowedips;
+	struct rhashtable peer_hashtable;	/* by public key */
+	struct rhashtable index_hashtable;	/* by receiver index */
+	struct list_head peer_list;		/* creation order */
+	unsigned int num_peers;
+	/* Bumped on every change; dumps report interruptions with it. */
+	u64 update_gen;
+	u32 fwmark;
+	u16 incoming_port;
+};
+
+int wg_device_init(void);
+void wg_device_uninit(void);
+
+/* True when @dev is one of ours; RTNL or RCU. */
+bool wg_device_is_wg(const struct net_device *dev);
+
+/*
+ * Object-lifetime log of debug builds: one line when a refcounted object is
+ * created and one when it is destroyed, so tests can match them up.
+ */
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#define wg_lifetime_log(wg, fmt, ...) \
+	pr_debug("%s: " fmt "\n", (wg)->dev->name, ##__VA_ARGS__)
+#else
+#define wg_lifetime_log(wg, fmt, ...) \
+	no_printk("%s: " fmt "\n", (wg)->dev->name, ##__VA_ARGS__)
+#endif
+
+#endif /* _WG_DEVICE_H */

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peer creation, removal and reference counting (see peer.h for lifetimes).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+
+#include "allowedips.h"
+#include "device.h"
+#include "peer.h"
+#include "peerlookup.h"
+
+static struct kmem_cache *peer_cache;
+/* Module-wide, so the lifetime log names each peer once across devices. */
+static atomic64_t peer_counter = ATOMIC64_INIT(0);
+
+int wg_peer_cache_init(void)
+{
+	BUILD_BUG_ON(sizeof(struct wg_peer) > WG_PEER_SIZE_BUDGET);
+	peer_cache = KMEM_CACHE(wg_peer, 0);
+	return peer_cache ? 0 : -ENOMEM;
+}
+
+/* Every peer's RCU free has run: the module's exit waits with rcu_barrier. */
+void wg_peer_cache_uninit(void)
+{
+	kmem_cache_destroy(peer_cache);
+}
+
+struct wg_peer *wg_peer_create(struct wg_device *wg,
+			       const u8 public_key[WG_KEY_LEN],
+			       const u8 preshared_key[WG_KEY_LEN])
+{
+	struct wg_peer *peer;
+	int ret;
+
+	lockdep_assert_held(&wg->device_update_lock);
+
+	if (wg->num_peers >= MAX_PEERS_PER_DEVICE)
+		return ERR_PTR(-ENOSPC);
+
+	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);
+	if (unlikely(!peer))
+		return ERR_PTR(-ENOMEM);
+
+	peer->device = wg;
+	memcpy(peer->public_key, public_key, NOISE_PUBLIC_KEY_LEN);
+	if (preshared_key)
+		memcpy(peer->preshared_key, preshared_key,
+		       NOISE_SYMMETRIC_KEY_LEN);
+	INIT_LIST_HEAD(&peer->allowedips_list);
+	rwlock_init(&peer->endpoint_lock);
+	kref_init(&peer->refcount);
+	peer->internal_id = atomic64_inc_return(&peer_counter);
+
+	ret = wg_pubkey_table_add(wg, peer);
+	if (ret)
+		goto err_free_peer;
+
+	list_add_tail(&peer->peer_list, &wg->peer_list);
+	++wg->num_peers;
+	wg_lifetime_log(wg, "Peer %llu created", peer->internal_id);
+	return peer;
+
+err_free_peer:
+	memzero_explicit(peer->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
+	kmem_cache_free(peer_cache, peer);
+	return ERR_PTR(ret);
+}
+
+struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)
+{
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
+			 "taking a peer reference outside an RCU section");
+	if (unlikely(!peer || !kref_get_unless_zero(&peer->refcount)))
+		return NULL;
+	return peer;
+}
+
+/*
+ * First half of removal: after this, no lookup can find the peer, but RCU
+ * readers that already did may still be using it.  The peer goes onto
+ * @dead, which wg_peer_remove_finish() completes.
+ */
+void wg_peer_unlink(struct wg_peer *peer, struct list_head *dead)
+{
+	struct wg_device *wg = peer->device;
+
+	lockdep_assert_held(&wg->device_update_lock);
+
+	/* Dump cursors holding a reference test this before resuming. */
+	WRITE_ONCE(peer->is_dead, true);
+	wg_pubkey_table_remove(wg, peer);
+	wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
+				     &wg->device_update_lock);
+	list_move_tail(&peer->peer_list, dead);
+	--wg->num_peers;
+	++wg->update_gen;
+}
+
+/*
+ * One grace period for the whole batch: removing 20,000 peers costs one
+ * synchronize_net(), not 20,000.
+ */
+void wg_peer_remove_finish(struct list_head *dead)
+{
+	struct wg_peer *peer, *tmp;
+
+	if (list_empty(dead))
+		return;
+	synchronize_net();
+	list_for_each_entry_safe(peer, tmp, dead, peer_list) {
+		list_del_init(&peer->peer_list);
+		wg_peer_put(peer);
+	}
+}
+
+void wg_peer_remove(struct wg_peer *peer)
+{
+	LIST_HEAD(dead);
+
+	wg_peer_unlink(peer, &dead);
+	wg_peer_remove_finish(&dead);
+}
+
+void wg_peer_remove_all(struct wg_device *wg)
+{
+	struct wg_peer *peer, *tmp;
+	LIST_HEAD(dead);
+
+	lockdep_assert_held(&wg->device_update_lock);
+
+	/* Freeing the tries whole is cheaper than unpicking them per peer. */
+	wg_allowedips_free(&wg->peer_allowedips, &wg->device_update_lock);
+	list_for_each_entry_safe(peer, tmp, &wg->peer_list, peer_list)
+		wg_peer_unlink(peer, &dead);
+	wg_peer_remove_finish(&dead);
+}
+
+static void wg_peer_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(peer_cache, container_of(rcu, struct wg_peer, rcu));
+}
+
+static void wg_peer_release(struct kref *refcount)
+{
+	struct wg_peer *peer = container_of(refcount, struct wg_peer, refcount);
+
+	wg_lifetime_log(peer->device, "Peer %llu destroyed", peer->internal_id);
+	memzero_explicit(peer->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
+	/* Readers that lost the kref_get_unless_zero() race still look. */
+	call_rcu(&peer->rcu, wg_peer_free_rcu);
+}
+
+void wg_peer_put(struct wg_peer *peer)
+{
+	if (unlikely(!peer))
+		return;
+	kref_put(&peer->refcount, wg_peer_release);
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A peer: one remote public key with its allowed IPs and endpoint.
+ *
+ * Lifetime: a peer is created and removed under the device's update mutex.
+ * Removal unlinks it from every lookup structure, waits for one RCU grace
+ * period shared by the whole batch being removed, then drops the device's
+ * reference; the memory goes back to the kmem_cache one more grace period
+ * after the last reference is put, so RCU readers that looked the peer up
+ * may still take a reference with wg_peer_get_maybe_zero().
+ *
+ * Memory budget: at most 1,024 bytes per peer in total, whatever the CPU
+ * count, including its allowed-IPs node and hashtable share.  So: a
+ * dedicated kmem_cache, nothing per-CPU, no napi_struct, one timer.
+ */
+#ifndef _WG_PEER_H
+#define _WG_PEER_H
+
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/rhashtable-types.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <net/ipv6.h>
+#include <uapi/linux/wireguard.h>
+
+struct wg_device;
+
+/*
+ * Where a peer is reached: its address, and the local source address and
+ * interface the last exchange used (the sticky source for replies).
+ */
+struct wg_endpoint {
+	union {
+		struct sockaddr addr;
+		struct sockaddr_in addr4;
+		struct sockaddr_in6 addr6;
+	};
+	union {
+		struct in_addr src4;
+		struct in6_addr src6;
+	};
+	int src_if4;
+};
+
+struct wg_peer {
+	struct wg_device *device;
+	struct list_head peer_list;	/* device->peer_list, update mutex */
+	struct rhash_head pubkey_node;	/* device->peer_hashtable */
+	struct list_head allowedips_list;
+	struct kref refcount;
+	struct rcu_head rcu;
+	u64 internal_id;
+
+	u8 public_key[WG_KEY_LEN];
+	u8 preshared_key[WG_KEY_LEN];	/* zero-filled when there is none */
+
+	rwlock_t endpoint_lock;
+	struct wg_endpoint endpoint;
+
+	u64 rx_bytes, tx_bytes;
+	struct timespec64 walltime_last_handshake;
+	u16 persistent_keepalive_interval;
+	bool is_dead;
+};
+
+/*
+ * The per-peer ceiling on the peer object itself: what is left of 1,024
+ * bytes after an allowed-IPs /32 (a node plus, at worst, one glue node)
+ * and the hashtable buckets.  Later parts of the design must fit here.
+ */
+enum { WG_PEER_SIZE_BUDGET = 832 };
+
+int wg_peer_cache_init(void);
+void wg_peer_cache_uninit(void);
+
+struct wg_peer *wg_peer_create(struct wg_device *wg,
+			       const u8 public_key[WG_KEY_LEN],
+			       const u8 preshared_key[WG_KEY_LEN]);
+
+/* Removes one peer (waits for one grace period). */
+void wg_peer_remove(struct wg_peer *peer);
+/* Removes every peer of @wg sharing one grace period. */
+void wg_peer_remove_all(struct wg_device *wg);
+/*
+ * Batch removal: unlink peers one by one with wg_peer_unlink() onto a
+ * private list, then wg_peer_remove_finish() waits once and puts them all.
+ */
+void wg_peer_unlink(struct wg_peer *peer, struct list_head *dead);
+void wg_peer_remove_finish(struct list_head *dead);
+
+struct wg_peer *__must_check wg_peer_get_maybe_zero(struct wg_peer *peer);
+static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
+{
+	kref_get(&peer->refcount);
+	return peer;
+}
+void wg_peer_put(struct wg_peer *peer);
+
+#endif /* _WG_PEER_H */

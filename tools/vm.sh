@@ -1,0 +1,293 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs one command in a throw-away QEMU (TCG) VM booted from the newest
+# installed Debian kernel, with the host's / as a read-only root (9p under a
+# tmpfs overlay), and fails closed: the verdict comes only from the exit code
+# the guest wrote, and any kernel warning/BUG/oops/stall in the serial log or
+# the guest's dmesg fails the run.
+#
+# usage: tools/vm.sh [--smp N] [--mem MB] [--timeout SEC] [--module PATH]
+#                    [--keep-distro-wireguard] [--env NAME=VALUE]...
+#                    [--log FILE] [--results DIR] -- CMD [ARGS...]
+#
+#   --smp N          vCPUs (default 2)
+#   --mem MB         guest memory (default 2048)
+#   --timeout SEC    wall-clock limit for the whole VM (default 900)
+#   --module PATH    module under test; the guest sees WGMPSC_KO=<abs path>
+#   --keep-distro-wireguard
+#                    keep the distro wireguard.ko at /opt/anchor/wireguard.ko
+#                    (it is always removed from the guest's module tree)
+#   --env NAME=VALUE export NAME in the guest (repeatable)
+#   --log FILE       keep the serial console log in FILE
+#   --results DIR    use (and keep) DIR as the guest's /results: cmd, output,
+#                    dmesg, tainted, rc and, from this script, verdict
+#
+# CMD runs in the guest from the project directory (this repo's path, which
+# is the same in the guest): a single argument that is not a file is run
+# with `bash -c`, a script without the execute bit with `bash`, anything
+# else is executed.  Its output appears live on stdout (the serial console).
+#
+# Exit status: CMD's exit code when the run is clean, 125 otherwise.  A last
+# line on stderr sums up: "vm: rc=N (clean)" or "vm: FAILED: <reasons>".
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VMDIR=$TOP/build/vm
+HARNESS_FAIL=125
+
+# Modules the initramfs needs to mount the host root; their dependencies
+# are resolved from modules.dep.
+INITRD_MODULES="virtio_pci 9pnet_virtio 9p overlay"
+
+# Kernel log lines that fail a run, wherever they appear.
+PROBLEM_RE='WARNING:|BUG:|kernel BUG at|Oops|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|[Rr][Cc][Uu].*[Ss]tall|kmemleak|hung_task|blocked for more than|[Ss]oft lockup|Unable to handle kernel|double fault'
+
+# Taint flags that fail a run: B (bad page), D (oops), W (warning),
+# L (soft lockup).  Unsigned/out-of-tree module taints are expected.
+BAD_TAINT=$(((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))
+
+usage() {
+	sed -n '/^# usage:/,/^# line on stderr/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	exit "$HARNESS_FAIL"
+}
+
+die() {
+	echo "vm: FAILED: $*" >&2
+	exit "$HARNESS_FAIL"
+}
+
+SMP=2
+MEM=2048
+TIMEOUT=900
+MODULE=
+KEEP_WG=0
+LOG=
+RESULTS=
+ENVS=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--smp) SMP=${2:?}; shift 2 ;;
+	--mem) MEM=${2:?}; shift 2 ;;
+	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--module) MODULE=${2:?}; shift 2 ;;
+	--keep-distro-wireguard) KEEP_WG=1; shift ;;
+	--env) ENVS+=("${2:?}"); shift 2 ;;
+	--log) LOG=${2:?}; shift 2 ;;
+	--results) RESULTS=${2:?}; shift 2 ;;
+	--) shift; break ;;
+	-h|--help) usage ;;
+	*) echo "vm: unknown option '$1'" >&2; usage ;;
+	esac
+done
+[ $# -gt 0 ] || usage
+for n in "$SMP" "$MEM" "$TIMEOUT"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: '$n'"
+done
+for kv in "${ENVS[@]}"; do
+	[[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "bad --env '$kv' (want NAME=VALUE)"
+done
+if [ -n "$MODULE" ]; then
+	[ -f "$MODULE" ] || die "no module at '$MODULE'"
+	MODULE=$(realpath "$MODULE")
+fi
+
+# Debian's newest kernel, not the running one (which is not Debian's and
+# cannot load modules).
+KERNEL=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
+[ -n "$KERNEL" ] || die "no /boot/vmlinuz-*: run tools/deps.sh"
+KVER=${KERNEL#/boot/vmlinuz-}
+MODDIR=/lib/modules/$KVER
+[ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
+command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64: run tools/deps.sh"
+[ -x /bin/busybox ] || die "no /bin/busybox: run tools/deps.sh"
+
+# resolve_modules NAME...: prints the modules.dep paths of NAME... and their
+# dependencies, each after everything it depends on.
+resolve_modules() {
+	local -A deps=() path_of=() seen=()
+	local mod rest name
+	local -a order=()
+	while IFS=: read -r mod rest; do
+		deps[$mod]=$rest
+		name=${mod##*/}
+		name=${name%%.ko*}
+		path_of[${name//-/_}]=$mod
+	done <"$MODDIR/modules.dep"
+
+	visit() {
+		local m=$1 i
+		local -a d
+		[ -z "${seen[$m]:-}" ] || return 0
+		seen[$m]=1
+		read -r -a d <<<"${deps[$m]}"
+		# modules.dep lists the closure, innermost dependency last.
+		for ((i = ${#d[@]} - 1; i >= 0; i--)); do
+			visit "${d[i]}"
+		done
+		order+=("$m")
+	}
+	for name in "$@"; do
+		mod=${path_of[${name//-/_}]:-}
+		[ -n "$mod" ] || { echo "vm: module $name not in $MODDIR" >&2; return 1; }
+		visit "$mod"
+	done
+	printf '%s\n' "${order[@]}"
+}
+
+# build_initramfs OUT: busybox, /init and the modules (uncompressed, so the
+# busybox insmod needs no decompressor), as a gzipped newc cpio.
+build_initramfs() {
+	local out=$1 stage mod ko mods
+	mods=$(resolve_modules $INITRD_MODULES) || return 1
+	stage=$(mktemp -d "$VMDIR/initramfs.XXXXXX")
+	mkdir -p "$stage"/{bin,dev,proc,sys,lib/modules}
+	cp /bin/busybox "$stage/bin/busybox"
+	install -m 0755 "$TOP/tools/guest/init" "$stage/init"
+	# The kernel opens /dev/console before running /init.
+	mknod -m 0600 "$stage/dev/console" c 5 1 2>/dev/null || true
+	mknod -m 0666 "$stage/dev/null" c 1 3 2>/dev/null || true
+	: >"$stage/modules.list"
+	for mod in $mods; do
+		ko=${mod##*/}
+		ko=${ko%%.ko*}.ko
+		case "$mod" in
+		*.ko) cp "$MODDIR/$mod" "$stage/lib/modules/$ko" ;;
+		*.ko.xz) xz -dc "$MODDIR/$mod" >"$stage/lib/modules/$ko" ;;
+		*.ko.zst) zstd -qdc "$MODDIR/$mod" >"$stage/lib/modules/$ko" ;;
+		*.ko.gz) gzip -dc "$MODDIR/$mod" >"$stage/lib/modules/$ko" ;;
+		*) echo "vm: unknown module format $mod" >&2; return 1 ;;
+		esac
+		echo "$ko" >>"$stage/modules.list"
+	done
+	(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --quiet -R 0:0) | gzip -6n >"$out.tmp"
+	mv "$out.tmp" "$out"
+	rm -rf "$stage"
+}
+
+# The initramfs is cached under build/vm, keyed on everything it is made of.
+mkdir -p "$VMDIR"
+key=$({
+	echo "$KVER $INITRD_MODULES"
+	stat -c '%s %Y %n' "$KERNEL" "$MODDIR/modules.dep" /bin/busybox
+	declare -f resolve_modules build_initramfs
+	cat "$TOP"/tools/guest/*
+} | sha256sum | cut -c1-16)
+INITRD=$VMDIR/initramfs-$KVER-$key.cpio.gz
+if [ ! -s "$INITRD" ]; then
+	(
+		flock 9
+		if [ ! -s "$INITRD" ]; then
+			echo "vm: building $INITRD" >&2
+			build_initramfs "$INITRD" || exit 1
+			find "$VMDIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' \
+				! -path "$INITRD" -delete
+		fi
+	) 9>"$VMDIR/.initramfs.lock" || die "cannot build the initramfs"
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wgmpsc-vm.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+if [ -n "$RESULTS" ]; then
+	mkdir -p "$RESULTS"
+	RESULTS=$(realpath "$RESULTS")
+	rm -f "$RESULTS"/{cmd,guest-init,output,dmesg,tainted,rc,verdict}
+else
+	RESULTS=$WORK/results
+	mkdir "$RESULTS"
+fi
+if [ -n "$LOG" ]; then
+	mkdir -p "$(dirname "$LOG")"
+	: >"$LOG"
+	LOG=$(realpath "$LOG")
+else
+	LOG=$WORK/serial.log
+fi
+
+# What the guest runs, as bash source: no quoting through the kernel
+# command line.
+{
+	printf 'VM_CWD=%q\n' "$TOP"
+	printf 'VM_KEEP_WG=%d\n' "$KEEP_WG"
+	[ -z "$MODULE" ] || printf 'export WGMPSC_KO=%q\n' "$MODULE"
+	for kv in "${ENVS[@]}"; do
+		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
+	done
+	printf 'VM_CMD=('
+	printf '%q ' "$@"
+	printf ')\n'
+} >"$RESULTS/cmd"
+echo "$TOP/tools/guest/run.sh" >"$RESULTS/guest-init"
+
+APPEND="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 loglevel=5"
+APPEND+=" log_buf_len=16M rdinit=/init printk.devkmsg=on"
+# Speed under TCG: no mitigation overhead, no probing for absent hardware.
+APPEND+=" mitigations=off 8250.nr_uarts=1 i8042.noaux i8042.nokbd"
+APPEND+=" no_timer_check"
+
+# qemu option values escape ',' by doubling it.
+qarg() { printf '%s' "${1//,/,,}"; }
+
+QEMU=(qemu-system-x86_64 -nodefaults -no-user-config
+	-machine pc -accel tcg -cpu max -smp "$SMP" -m "$MEM"
+	-display none -monitor none -no-reboot
+	-kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
+	-chardev "stdio,id=con,signal=off,logfile=$(qarg "$LOG")"
+	-serial chardev:con
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=$(qarg "$RESULTS"),mount_tag=results,security_model=none,multidevs=remap"
+	-device virtio-rng-pci)
+
+status=0
+timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" </dev/null || status=$?
+
+reasons=()
+case $status in
+0) ;;
+124|137) reasons+=("timed out after ${TIMEOUT}s") ;;
+*) reasons+=("qemu exited with status $status") ;;
+esac
+
+rc=
+if [ -f "$RESULTS/rc" ]; then
+	rc=$(<"$RESULTS/rc")
+	[[ $rc =~ ^[0-9]+$ ]] || { reasons+=("bad exit code '$rc' from the guest"); rc=; }
+else
+	reasons+=("the guest wrote no exit code (panic, crash or timeout)")
+fi
+
+# Kernel problems: in the serial log (sees a panic the guest never got to
+# record) and in the guest's own dmesg (sees what the console loglevel hid).
+problems=0
+for f in "$LOG" "$RESULTS/dmesg"; do
+	[ -f "$f" ] || continue
+	if grep -aqE "$PROBLEM_RE" "$f"; then
+		problems=1
+		echo "vm: kernel problem lines in $f:" >&2
+		grep -anE "$PROBLEM_RE" "$f" | tr -d '\r' | head -n 40 | sed 's/^/vm:   /' >&2
+	fi
+done
+[ "$problems" -eq 0 ] || reasons+=("kernel problem in the log")
+[ -n "$rc" ] && [ ! -f "$RESULTS/dmesg" ] && reasons+=("the guest wrote no dmesg")
+
+if [ -f "$RESULTS/tainted" ]; then
+	taint=$(<"$RESULTS/tainted")
+	if [[ $taint =~ ^[0-9]+$ ]] && ((taint & BAD_TAINT)); then
+		reasons+=("kernel tainted ($taint)")
+	fi
+elif [ -n "$rc" ]; then
+	reasons+=("the guest wrote no taint state")
+fi
+
+if [ ${#reasons[@]} -eq 0 ]; then
+	echo clean >"$RESULTS/verdict"
+	echo "vm: rc=$rc (clean)" >&2
+	exit "$rc"
+fi
+msg=$(IFS=';'; echo "${reasons[*]}")
+msg=${msg//;/; }
+echo "FAILED: $msg" >"$RESULTS/verdict"
+echo "vm: FAILED: $msg${rc:+ (guest rc=$rc)}" >&2
+exit "$HARNESS_FAIL"
