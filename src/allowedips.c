@@ -162,10 +162,12 @@ node_slot(struct wg_allowedips *table, struct wg_allowedips_node *node)
  * a node that diverges from the new prefix, which then either becomes the
  * new node's child (the new prefix covers it) or shares a new glue parent
  * with it at the first differing bit.  In every case the new subtree is
- * built privately and published with a single rcu_assign_pointer().
+ * built privately and published with a single rcu_assign_pointer().  @key
+ * may still carry host bits: comparisons stop at @cidr and node_new() masks
+ * what it stores.
  */
-static int insert(struct wg_allowedips *table, u8 bits, u64 key[2], u8 cidr,
-		  struct wg_peer *peer, struct mutex *lock)
+static int insert(struct wg_allowedips *table, u8 bits, const u64 key[2],
+		  u8 cidr, struct wg_peer *peer, struct mutex *lock)
 {
 	struct wg_allowedips_node __rcu **slot = root_of(table, bits);
 	struct wg_allowedips_node *parent = NULL, *node, *new, *glue;
@@ -175,7 +177,6 @@ static int insert(struct wg_allowedips *table, u8 bits, u64 key[2], u8 cidr,
 	lockdep_assert_held(lock);
 	if (cidr > bits || !peer)
 		return -EINVAL;
-	mask_key(key, cidr);
 
 	for (node = deref_locked(*slot, lock); node;
 	     node = deref_locked(*slot, lock)) {

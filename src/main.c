@@ -2,8 +2,8 @@
 /*
  * wgmpsc: an independent, wire-compatible WireGuard implementation.
  *
- * Module init and exit.  Debug builds run the self-tests first, before
- * anything is registered, so a broken build never creates a device.
+ * Module init and exit.  Debug builds run the self-tests before anything is
+ * registered, so a broken build never creates a device.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,16 +29,16 @@ static int __init wg_mod_init(void)
 {
 	int ret;
 
-	ret = wg_selftests();
-	if (ret)
-		return ret;
-
 	ret = wg_allowedips_slab_init();
 	if (ret)
 		return ret;
 	ret = wg_peer_cache_init();
 	if (ret)
 		goto err_allowedips_slab;
+	/* After the caches they use, before anything users can reach. */
+	ret = wg_selftests();
+	if (ret)
+		goto err_peer_cache;
 	ret = wg_device_init();
 	if (ret)
 		goto err_peer_cache;
