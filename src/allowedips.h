@@ -58,8 +58,8 @@ void wg_allowedips_free(struct wg_allowedips *table, struct mutex *lock);
 
 /*
  * Host bits beyond @cidr are masked off.  Inserting an existing prefix moves
- * it to @peer.  Returns 0, -EINVAL for a cidr beyond the family's width, or
- * -ENOMEM.
+ * it to @peer.  Returns 0, -EINVAL for a cidr beyond the family's width or a
+ * NULL @peer, or -ENOMEM.
  */
 int wg_allowedips_insert_v4(struct wg_allowedips *table,
 			    const struct in_addr *ip, u8 cidr,
@@ -80,7 +80,8 @@ int wg_allowedips_read_node(const struct wg_allowedips_node *node, u8 ip[16],
 			    u8 *cidr);
 
 /*
- * Longest-prefix match under rcu_read_lock().  Return the peer whose prefix
+ * Longest-prefix match under rcu_read_lock() or rcu_read_lock_bh().  The
+ * skb helpers expect the IP header checked and linear.  Return the peer whose prefix
  * best covers the address, without taking a reference (the caller does that
  * with wg_peer_get_maybe_zero() before leaving the RCU section), or NULL.
  */
