@@ -104,9 +104,10 @@ static void wg_uninit(struct net_device *dev)
 
 	mutex_lock(&wg->device_update_lock);
 	wg_peer_remove_all(wg);
-	memzero_explicit(&wg->static_identity.static_private,
-			 NOISE_PUBLIC_KEY_LEN);
-	wg->static_identity.has_identity = false;
+	down_write(&wg->static_identity.lock);
+	wg_noise_static_identity_set(&wg->static_identity, NULL);
+	up_write(&wg->static_identity.lock);
+	wg_cookie_checker_wipe(&wg->cookie_checker);
 	mutex_unlock(&wg->device_update_lock);
 }
 
@@ -164,6 +165,7 @@ static void wg_setup(struct net_device *dev)
 	INIT_LIST_HEAD(&wg->peer_list);
 	mutex_init(&wg->device_update_lock);
 	init_rwsem(&wg->static_identity.lock);
+	wg_cookie_checker_init(&wg->cookie_checker);
 	wg_allowedips_init(&wg->peer_allowedips);
 }
 

@@ -19,20 +19,10 @@
 #include <net/sock.h>
 
 #include "allowedips.h"
+#include "cookie.h"
 #include "messages.h"
+#include "noise.h"
 #include "peerlookup.h"
-
-/*
- * The local key pair.  The public half is derived once, when the private
- * key is set; nothing per peer is computed at configuration time, which is
- * what keeps adding tens of thousands of peers fast.
- */
-struct wg_static_identity {
-	u8 static_private[NOISE_PUBLIC_KEY_LEN];
-	u8 static_public[NOISE_PUBLIC_KEY_LEN];
-	struct rw_semaphore lock;
-	bool has_identity;
-};
 
 struct wg_device {
 	struct net_device *dev;
@@ -48,6 +38,8 @@ struct wg_device {
 
 	struct mutex device_update_lock;
 	struct wg_static_identity static_identity;
+	/* mac1/mac2 checks and cookie replies of our handshakes. */
+	struct wg_cookie_checker cookie_checker;
 	struct wg_allowedips peer_allowedips;
 	struct rhashtable peer_hashtable;	/* by public key */
 	struct rhashtable index_hashtable;	/* by receiver index */
@@ -67,14 +59,16 @@ bool wg_device_is_wg(const struct net_device *dev);
 
 /*
  * Object-lifetime log of debug builds: one line when a refcounted object is
- * created and one when it is destroyed, so tests can match them up.
+ * created and one when it is destroyed, so tests can match them up.  The
+ * self-tests' devices have no net_device.
  */
+#define wg_device_name(wg) ((wg)->dev ? (wg)->dev->name : "(no dev)")
 #ifdef CONFIG_WIREGUARD_MPSC_DEBUG
 #define wg_lifetime_log(wg, fmt, ...) \
-	pr_debug("%s: " fmt "\n", (wg)->dev->name, ##__VA_ARGS__)
+	pr_debug("%s: " fmt "\n", wg_device_name(wg), ##__VA_ARGS__)
 #else
 #define wg_lifetime_log(wg, fmt, ...) \
-	no_printk("%s: " fmt "\n", (wg)->dev->name, ##__VA_ARGS__)
+	no_printk("%s: " fmt "\n", wg_device_name(wg), ##__VA_ARGS__)
 #endif
 
 #endif /* _WG_DEVICE_H */

@@ -12,14 +12,19 @@
 #include <net/rtnetlink.h>
 
 #include "allowedips.h"
+#include "cookie.h"
 #include "device.h"
 #include "netlink.h"
+#include "noise.h"
 #include "peer.h"
 
 static int __init wg_selftests(void)
 {
 #ifdef CONFIG_WIREGUARD_MPSC_DEBUG
 	if (!wg_allowedips_selftest())
+		return -ENOTRECOVERABLE;
+	/* Both need the peer cache: they build peers on fake devices. */
+	if (!wg_noise_selftest() || !wg_cookie_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	return 0;

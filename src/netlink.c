@@ -15,15 +15,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <crypto/algapi.h>
-#include <crypto/curve25519.h>
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 
 #include "allowedips.h"
+#include "cookie.h"
 #include "device.h"
 #include "netlink.h"
+#include "noise.h"
 #include "peer.h"
 #include "socket.h"
 
@@ -172,8 +173,9 @@ static int wg_put_peer_state(struct sk_buff *skb, struct wg_peer *peer)
 	};
 	int ret;
 
+	/* Written only under the update lock, which we hold. */
 	if (nla_put(skb, WGPEER_A_PRESHARED_KEY, NOISE_SYMMETRIC_KEY_LEN,
-		    peer->preshared_key) ||
+		    peer->handshake.preshared_key) ||
 	    nla_put(skb, WGPEER_A_LAST_HANDSHAKE_TIME, sizeof(last_handshake),
 		    &last_handshake) ||
 	    nla_put_u16(skb, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
@@ -587,8 +589,8 @@ static int wg_set_peer(struct wg_device *wg, struct nlattr *attr,
 	}
 
 	if (tb[WGPEER_A_PRESHARED_KEY])
-		nla_memcpy(peer->preshared_key, tb[WGPEER_A_PRESHARED_KEY],
-			   NOISE_SYMMETRIC_KEY_LEN);
+		wg_noise_handshake_set_preshared_key(&peer->handshake,
+						     nla_data(tb[WGPEER_A_PRESHARED_KEY]));
 	if (tb[WGPEER_A_ENDPOINT]) {
 		wg_parse_endpoint(tb[WGPEER_A_ENDPOINT], &endpoint, extack);
 		wg_peer_set_endpoint(peer, &endpoint);
@@ -608,8 +610,11 @@ out:
 }
 
 /*
- * Installs a private key whose public half is already derived.  A peer with
- * our own public key cannot be spoken to, so it goes.
+ * Installs a private key validated, with its public half, by pass one; NULL
+ * clears the identity.  A peer with our own public key cannot be spoken
+ * to, so it goes.  Everything derived from the old key goes too: the
+ * cookie checker's keys, each peer's cached static-static DH and its
+ * handshake in flight.  Sessions already established stay.
  */
 static void wg_set_identity(struct wg_device *wg, const u8 *private_key,
 			    const u8 *public_key, struct list_head *dead)
@@ -626,17 +631,14 @@ static void wg_set_identity(struct wg_device *wg, const u8 *private_key,
 			wg_peer_put(peer);
 		}
 	}
+	/* The identity lock is outside every handshake lock. */
 	down_write(&identity->lock);
-	if (public_key) {
-		memcpy(identity->static_private, private_key,
-		       NOISE_PUBLIC_KEY_LEN);
-		memcpy(identity->static_public, public_key,
-		       NOISE_PUBLIC_KEY_LEN);
-	} else {
-		memzero_explicit(identity->static_private, NOISE_PUBLIC_KEY_LEN);
-		memset(identity->static_public, 0, NOISE_PUBLIC_KEY_LEN);
-	}
-	identity->has_identity = !!public_key;
+	wg_noise_static_identity_set(identity, public_key ? private_key : NULL);
+	wg_cookie_checker_set_public_key(&wg->cookie_checker,
+					 identity->has_identity ?
+					 identity->static_public : NULL);
+	list_for_each_entry(peer, &wg->peer_list, peer_list)
+		wg_noise_handshake_invalidate(&peer->handshake);
 	up_write(&identity->lock);
 }
 
@@ -691,18 +693,16 @@ static int wg_set_device(struct sk_buff *skb, struct genl_info *info)
 	if (attrs[WGDEVICE_A_PRIVATE_KEY]) {
 		nla_memcpy(private_key, attrs[WGDEVICE_A_PRIVATE_KEY],
 			   sizeof(private_key));
+		/* All zeros clears the key; anything else must work. */
 		has_private_key = !!memchr_inv(private_key, 0,
 					       sizeof(private_key));
-		if (has_private_key) {
-			curve25519_clamp_secret(private_key);
-			if (!curve25519_generate_public(public_key,
-							private_key)) {
-				NL_SET_ERR_MSG_ATTR(extack,
-						    attrs[WGDEVICE_A_PRIVATE_KEY],
-						    "private key gives no public key");
-				ret = -EINVAL;
-				goto out;
-			}
+		if (has_private_key &&
+		    !wg_noise_static_identity_derive(public_key, private_key)) {
+			NL_SET_ERR_MSG_ATTR(extack,
+					    attrs[WGDEVICE_A_PRIVATE_KEY],
+					    "private key gives no public key");
+			ret = -EINVAL;
+			goto out;
 		}
 	}
 	if (attrs[WGDEVICE_A_LISTEN_PORT]) {

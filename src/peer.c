@@ -19,6 +19,8 @@ static atomic64_t peer_counter = ATOMIC64_INIT(0);
 int wg_peer_cache_init(void)
 {
 	BUILD_BUG_ON(sizeof(struct wg_peer) > WG_PEER_SIZE_BUDGET);
+	BUILD_BUG_ON(sizeof(struct wg_peer) + WG_PEER_SIZE_RESERVED >
+		     WG_PEER_SIZE_BUDGET);
 	peer_cache = KMEM_CACHE(wg_peer, 0);
 	return peer_cache ? 0 : -ENOMEM;
 }
@@ -47,11 +49,12 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 
 	peer->device = wg;
 	memcpy(peer->public_key, public_key, NOISE_PUBLIC_KEY_LEN);
-	if (preshared_key)
-		memcpy(peer->preshared_key, preshared_key,
-		       NOISE_SYMMETRIC_KEY_LEN);
+	/* No DH here: the handshake computes what it needs on first use. */
+	wg_noise_peer_init(peer, preshared_key);
+	wg_cookie_init(&peer->latest_cookie);
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	rwlock_init(&peer->endpoint_lock);
+	wg_route_cache_init(&peer->route_cache);
 	kref_init(&peer->refcount);
 	peer->internal_id = atomic64_inc_return(&peer_counter);
 
@@ -65,7 +68,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	return peer;
 
 err_free_peer:
-	memzero_explicit(peer->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
+	wg_noise_handshake_wipe(&peer->handshake);
 	kmem_cache_free(peer_cache, peer);
 	return ERR_PTR(ret);
 }
@@ -95,6 +98,8 @@ void wg_peer_unlink(struct wg_peer *peer, struct list_head *dead)
 	wg_pubkey_table_remove(wg, peer);
 	wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
 				     &wg->device_update_lock);
+	/* Its indices leave the table, its keypairs and secrets go. */
+	wg_noise_peer_cleanup(peer);
 	list_move_tail(&peer->peer_list, dead);
 	--wg->num_peers;
 	++wg->update_gen;
@@ -149,7 +154,8 @@ static void wg_peer_release(struct kref *refcount)
 	struct wg_peer *peer = container_of(refcount, struct wg_peer, refcount);
 
 	wg_lifetime_log(peer->device, "Peer %llu destroyed", peer->internal_id);
-	memzero_explicit(peer->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
+	wg_noise_handshake_wipe(&peer->handshake);
+	wg_route_cache_reset(&peer->route_cache);
 	/* Readers that lost the kref_get_unless_zero() race still look. */
 	call_rcu(&peer->rcu, wg_peer_free_rcu);
 }

@@ -26,6 +26,10 @@
 #include <net/ipv6.h>
 #include <uapi/linux/wireguard.h>
 
+#include "cookie.h"
+#include "noise.h"
+#include "socket.h"
+
 struct wg_device;
 
 /*
@@ -54,11 +58,15 @@ struct wg_peer {
 	struct rcu_head rcu;
 	u64 internal_id;
 
-	u8 public_key[WG_KEY_LEN];
-	u8 preshared_key[WG_KEY_LEN];	/* zero-filled when there is none */
+	u8 public_key[WG_KEY_LEN];	/* also the handshake's remote static */
+	/* Long-lived handshake state; its transient secrets are allocated. */
+	struct wg_noise_handshake handshake;
+	struct wg_noise_keypairs keypairs;
+	struct wg_cookie latest_cookie;
 
 	rwlock_t endpoint_lock;
 	struct wg_endpoint endpoint;
+	struct wg_route_cache route_cache;
 
 	u64 rx_bytes, tx_bytes;
 	struct timespec64 walltime_last_handshake;
@@ -69,9 +77,15 @@ struct wg_peer {
 /*
  * The per-peer ceiling on the peer object itself: what is left of 1,024
  * bytes after an allowed-IPs /32 (a node plus, at worst, one glue node)
- * and the hashtable buckets.  Later parts of the design must fit here.
+ * and the hashtable buckets.  Later parts of the design must fit here:
+ * WG_PEER_SIZE_RESERVED is kept free for what the data path still adds
+ * (queues, the timer, the route cache); whoever adds it lowers the
+ * reserve by as much.
  */
-enum { WG_PEER_SIZE_BUDGET = 832 };
+enum {
+	WG_PEER_SIZE_BUDGET = 832,
+	WG_PEER_SIZE_RESERVED = 220,
+};
 
 int wg_peer_cache_init(void);
 void wg_peer_cache_uninit(void);

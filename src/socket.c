@@ -6,17 +6,29 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/if_ether.h>
+#include <linux/inetdevice.h>
 #include <linux/net.h>
 #include <linux/rtnetlink.h>
+#include <net/addrconf.h>
+#include <net/dst.h>
 #include <net/inet_sock.h>
+#include <net/ip6_fib.h>
+#include <net/ip6_route.h>
+#include <net/ipv6_stubs.h>
+#include <net/route.h>
 #include <net/udp_tunnel.h>
 
 #include "device.h"
+#include "peer.h"
 #include "socket.h"
 
 enum {
 	/* The kernel picks the IPv4 port; IPv6 may find it taken. */
 	WG_PORT_PICK_ATTEMPTS = 100,
+	/* Room for the outer headers in front of a message we build. */
+	WG_SKB_HEADROOM = LL_MAX_HEADER + sizeof(struct ipv6hdr) +
+			  sizeof(struct udphdr),
 };
 
 /*
@@ -125,4 +137,355 @@ void wg_socket_uninit(struct wg_device *wg)
 {
 	ASSERT_RTNL();
 	wg_socket_swap(wg, NULL, NULL);
+}
+
+void wg_route_cache_init(struct wg_route_cache *cache)
+{
+	spin_lock_init(&cache->lock);
+	cache->dst = NULL;
+	cache->cookie = 0;
+}
+
+/* Returns a held, still valid route, or NULL. */
+static struct dst_entry *wg_route_cache_get(struct wg_route_cache *cache)
+{
+	struct dst_entry *dst, *stale = NULL;
+
+	spin_lock_bh(&cache->lock);
+	dst = cache->dst;
+	if (dst && !dst_check(dst, cache->cookie)) {
+		stale = dst;
+		dst = NULL;
+		cache->dst = NULL;
+	}
+	if (dst)
+		dst_hold(dst);
+	spin_unlock_bh(&cache->lock);
+	dst_release(stale);
+	return dst;
+}
+
+static void wg_route_cache_set(struct wg_route_cache *cache,
+			       struct dst_entry *dst, u32 cookie)
+{
+	struct dst_entry *old;
+
+	dst_hold(dst);
+	spin_lock_bh(&cache->lock);
+	old = cache->dst;
+	cache->dst = dst;
+	cache->cookie = cookie;
+	spin_unlock_bh(&cache->lock);
+	dst_release(old);
+}
+
+void wg_route_cache_reset(struct wg_route_cache *cache)
+{
+	struct dst_entry *old;
+
+	spin_lock_bh(&cache->lock);
+	old = cache->dst;
+	cache->dst = NULL;
+	spin_unlock_bh(&cache->lock);
+	dst_release(old);
+}
+
+/*
+ * Routing takes the endpoint by value: the peer's may change meanwhile,
+ * and a route is cached only when the endpoint it was computed for, with
+ * its source, is still the peer's (see wg_socket_send_skb).
+ */
+static struct dst_entry *wg_route4(struct wg_device *wg, struct sock *sock,
+				   struct wg_endpoint *endpoint)
+{
+	struct flowi4 fl = {
+		.saddr = endpoint->src4.s_addr,
+		.daddr = endpoint->addr4.sin_addr.s_addr,
+		.fl4_dport = endpoint->addr4.sin_port,
+		.fl4_sport = inet_sk(sock)->inet_sport,
+		.flowi4_mark = wg->fwmark,
+		.flowi4_proto = IPPROTO_UDP,
+		.flowi4_oif = endpoint->src_if4,
+	};
+	struct net *net = sock_net(sock);
+	struct rtable *rt;
+
+	security_sk_classify_flow(sock, flowi4_to_flowi_common(&fl));
+	/* A sticky source that is no longer ours is forgotten. */
+	if (fl.saddr && !inet_confirm_addr(net, NULL, 0, fl.saddr,
+					   RT_SCOPE_HOST)) {
+		fl.saddr = 0;
+		fl.flowi4_oif = 0;
+	}
+	rt = ip_route_output_flow(net, &fl, sock);
+	if (rt == ERR_PTR(-EINVAL) && (fl.saddr || fl.flowi4_oif)) {
+		fl.saddr = 0;
+		fl.flowi4_oif = 0;
+		rt = ip_route_output_flow(net, &fl, sock);
+	}
+	if (IS_ERR(rt))
+		return ERR_CAST(rt);
+	endpoint->src4.s_addr = fl.saddr;
+	endpoint->src_if4 = fl.flowi4_oif;
+	return &rt->dst;
+}
+
+static struct dst_entry *wg_route6(struct wg_device *wg, struct sock *sock,
+				   struct wg_endpoint *endpoint)
+{
+	struct flowi6 fl = {
+		.saddr = endpoint->src6,
+		.daddr = endpoint->addr6.sin6_addr,
+		.fl6_dport = endpoint->addr6.sin6_port,
+		.fl6_sport = inet_sk(sock)->inet_sport,
+		.flowi6_mark = wg->fwmark,
+		.flowi6_oif = endpoint->addr6.sin6_scope_id,
+		.flowi6_proto = IPPROTO_UDP,
+	};
+	struct net *net = sock_net(sock);
+	struct dst_entry *dst;
+
+	security_sk_classify_flow(sock, flowi6_to_flowi_common(&fl));
+	if (!ipv6_addr_any(&fl.saddr) &&
+	    !ipv6_chk_addr(net, &fl.saddr, NULL, 0))
+		fl.saddr = in6addr_any;
+	dst = ipv6_stub->ipv6_dst_lookup_flow(net, sock, &fl, NULL);
+	if (IS_ERR(dst))
+		return dst;
+	endpoint->src6 = fl.saddr;
+	return dst;
+}
+
+static bool wg_endpoint_eq(const struct wg_endpoint *a,
+			   const struct wg_endpoint *b)
+{
+	if (a->addr.sa_family != b->addr.sa_family)
+		return false;
+	if (a->addr.sa_family == AF_INET)
+		return a->addr4.sin_port == b->addr4.sin_port &&
+		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr &&
+		       a->src4.s_addr == b->src4.s_addr &&
+		       a->src_if4 == b->src_if4;
+	if (a->addr.sa_family == AF_INET6)
+		return a->addr6.sin6_port == b->addr6.sin6_port &&
+		       ipv6_addr_equal(&a->addr6.sin6_addr,
+				       &b->addr6.sin6_addr) &&
+		       a->addr6.sin6_scope_id == b->addr6.sin6_scope_id &&
+		       ipv6_addr_equal(&a->src6, &b->src6);
+	return true;
+}
+
+/*
+ * Sends @skb along @dst (consumed) from the endpoint's source.  Packets
+ * that would re-enter the device itself are a routing loop: dropped.
+ */
+static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
+			  struct sk_buff *skb, struct dst_entry *dst,
+			  const struct wg_endpoint *endpoint, u8 ds)
+{
+	__be16 sport = inet_sk(sock)->inet_sport;
+
+	if (unlikely(dst->dev == wg->dev)) {
+		net_dbg_ratelimited("%s: routing loop to %pISpfsc\n",
+				    wg->dev->name, &endpoint->addr);
+		dst_release(dst);
+		kfree_skb(skb);
+		return -ELOOP;
+	}
+	skb->ignore_df = 1;
+	if (endpoint->addr.sa_family == AF_INET) {
+		udp_tunnel_xmit_skb((struct rtable *)dst, sock, skb,
+				    endpoint->src4.s_addr,
+				    endpoint->addr4.sin_addr.s_addr, ds,
+				    ip4_dst_hoplimit(dst), 0, sport,
+				    endpoint->addr4.sin_port, false, false);
+		return 0;
+	}
+	return udp_tunnel6_xmit_skb(dst, sock, skb, skb->dev,
+				    (struct in6_addr *)&endpoint->src6,
+				    (struct in6_addr *)&endpoint->addr6.sin6_addr,
+				    ds, ip6_dst_hoplimit(dst), 0, sport,
+				    endpoint->addr6.sin6_port, false);
+}
+
+/*
+ * Routes and sends to @endpoint.  With a @peer, its cached route is used
+ * and refreshed, and a source the routing had to change is written back
+ * so that later packets stick to it.
+ */
+static int wg_socket_send(struct wg_device *wg, struct wg_peer *peer,
+			  struct sk_buff *skb, struct wg_endpoint *endpoint,
+			  u8 ds)
+{
+	struct wg_endpoint routed = *endpoint;
+	struct dst_entry *dst = NULL;
+	struct sock *sock;
+	int ret;
+
+	skb_mark_not_on_list(skb);
+	skb->dev = wg->dev;
+	skb->mark = wg->fwmark;
+
+	rcu_read_lock_bh();
+	if (endpoint->addr.sa_family == AF_INET)
+		sock = rcu_dereference_bh(wg->sock4);
+	else if (endpoint->addr.sa_family == AF_INET6)
+		sock = rcu_dereference_bh(wg->sock6);
+	else
+		sock = NULL;
+	if (unlikely(!sock)) {
+		ret = endpoint->addr.sa_family ? -ENONET : -EDESTADDRREQ;
+		goto err;
+	}
+
+	if (peer)
+		dst = wg_route_cache_get(&peer->route_cache);
+	if (!dst) {
+		dst = endpoint->addr.sa_family == AF_INET ?
+		      wg_route4(wg, sock, &routed) :
+		      wg_route6(wg, sock, &routed);
+		if (IS_ERR(dst)) {
+			ret = PTR_ERR(dst);
+			net_dbg_ratelimited("%s: no route to %pISpfsc, error %d\n",
+					    wg->dev->name, &endpoint->addr,
+					    ret);
+			DEV_STATS_INC(wg->dev, tx_carrier_errors);
+			goto err;
+		}
+		if (peer) {
+			write_lock_bh(&peer->endpoint_lock);
+			if (wg_endpoint_eq(&peer->endpoint, endpoint)) {
+				peer->endpoint = routed;
+				wg_route_cache_set(&peer->route_cache, dst,
+						   routed.addr.sa_family == AF_INET6 ?
+						   rt6_get_cookie((struct rt6_info *)dst) :
+						   0);
+			}
+			write_unlock_bh(&peer->endpoint_lock);
+		}
+	}
+	ret = wg_socket_xmit(wg, sock, skb, dst, &routed, ds);
+	rcu_read_unlock_bh();
+	return ret;
+
+err:
+	rcu_read_unlock_bh();
+	kfree_skb(skb);
+	return ret;
+}
+
+int wg_socket_send_skb(struct wg_peer *peer, struct sk_buff *skb, u8 ds)
+{
+	unsigned int len = skb->len;
+	struct wg_endpoint endpoint;
+	int ret;
+
+	read_lock_bh(&peer->endpoint_lock);
+	endpoint = peer->endpoint;
+	read_unlock_bh(&peer->endpoint_lock);
+
+	ret = wg_socket_send(peer->device, peer, skb, &endpoint, ds);
+	if (likely(!ret))
+		peer->tx_bytes += len;
+	return ret;
+}
+
+static struct sk_buff *wg_socket_alloc_skb(const void *buf, size_t len)
+{
+	struct sk_buff *skb = alloc_skb(len + WG_SKB_HEADROOM, GFP_ATOMIC);
+
+	if (unlikely(!skb))
+		return NULL;
+	skb_reserve(skb, WG_SKB_HEADROOM);
+	skb_set_inner_network_header(skb, 0);
+	skb_put_data(skb, buf, len);
+	return skb;
+}
+
+int wg_socket_send_buffer(struct wg_peer *peer, const void *buf, size_t len)
+{
+	struct sk_buff *skb = wg_socket_alloc_skb(buf, len);
+
+	if (unlikely(!skb))
+		return -ENOMEM;
+	return wg_socket_send_skb(peer, skb, 0);
+}
+
+int wg_socket_reply_buffer(struct wg_device *wg, struct sk_buff *in_skb,
+			   const void *buf, size_t len)
+{
+	struct wg_endpoint endpoint;
+	struct sk_buff *skb;
+	int ret;
+
+	ret = wg_socket_endpoint_from_skb(&endpoint, in_skb);
+	if (unlikely(ret))
+		return ret;
+	skb = wg_socket_alloc_skb(buf, len);
+	if (unlikely(!skb))
+		return -ENOMEM;
+	return wg_socket_send(wg, NULL, skb, &endpoint, 0);
+}
+
+int wg_socket_endpoint_from_skb(struct wg_endpoint *endpoint,
+				const struct sk_buff *skb)
+{
+	memset(endpoint, 0, sizeof(*endpoint));
+	if (skb->protocol == htons(ETH_P_IP)) {
+		endpoint->addr4.sin_family = AF_INET;
+		endpoint->addr4.sin_port = udp_hdr(skb)->source;
+		endpoint->addr4.sin_addr.s_addr = ip_hdr(skb)->saddr;
+		endpoint->src4.s_addr = ip_hdr(skb)->daddr;
+		endpoint->src_if4 = skb->skb_iif;
+		return 0;
+	}
+	if (skb->protocol == htons(ETH_P_IPV6)) {
+		endpoint->addr6.sin6_family = AF_INET6;
+		endpoint->addr6.sin6_port = udp_hdr(skb)->source;
+		endpoint->addr6.sin6_addr = ipv6_hdr(skb)->saddr;
+		endpoint->addr6.sin6_scope_id =
+			ipv6_iface_scope_id(&ipv6_hdr(skb)->saddr,
+					    skb->skb_iif);
+		endpoint->src6 = ipv6_hdr(skb)->daddr;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void wg_socket_update_peer_endpoint(struct wg_peer *peer,
+				    const struct wg_endpoint *endpoint)
+{
+	bool same;
+
+	/* The common case, nothing moved, takes the lock only to read. */
+	read_lock_bh(&peer->endpoint_lock);
+	same = wg_endpoint_eq(&peer->endpoint, endpoint);
+	read_unlock_bh(&peer->endpoint_lock);
+	if (likely(same))
+		return;
+
+	write_lock_bh(&peer->endpoint_lock);
+	peer->endpoint = *endpoint;
+	wg_route_cache_reset(&peer->route_cache);
+	write_unlock_bh(&peer->endpoint_lock);
+}
+
+void wg_socket_set_peer_endpoint(struct wg_peer *peer,
+				 const struct wg_endpoint *endpoint)
+{
+	write_lock_bh(&peer->endpoint_lock);
+	peer->endpoint = *endpoint;
+	memset(&peer->endpoint.src6, 0, sizeof(peer->endpoint.src6));
+	peer->endpoint.src_if4 = 0;
+	wg_route_cache_reset(&peer->route_cache);
+	write_unlock_bh(&peer->endpoint_lock);
+}
+
+void wg_socket_clear_peer_endpoint_src(struct wg_peer *peer)
+{
+	write_lock_bh(&peer->endpoint_lock);
+	memset(&peer->endpoint.src6, 0, sizeof(peer->endpoint.src6));
+	peer->endpoint.src_if4 = 0;
+	wg_route_cache_reset(&peer->route_cache);
+	write_unlock_bh(&peer->endpoint_lock);
 }
