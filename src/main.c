@@ -17,6 +17,8 @@
 #include "netlink.h"
 #include "noise.h"
 #include "peer.h"
+#include "ratelimiter.h"
+#include "replay.h"
 
 static int __init wg_selftests(void)
 {
@@ -25,6 +27,8 @@ static int __init wg_selftests(void)
 		return -ENOTRECOVERABLE;
 	/* Both need the peer cache: they build peers on fake devices. */
 	if (!wg_noise_selftest() || !wg_cookie_selftest())
+		return -ENOTRECOVERABLE;
+	if (!wg_ratelimiter_selftest() || !wg_replay_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	return 0;
@@ -44,9 +48,12 @@ static int __init wg_mod_init(void)
 	ret = wg_selftests();
 	if (ret)
 		goto err_peer_cache;
-	ret = wg_device_init();
+	ret = wg_ratelimiter_init();
 	if (ret)
 		goto err_peer_cache;
+	ret = wg_device_init();
+	if (ret)
+		goto err_ratelimiter;
 	ret = wg_genetlink_init();
 	if (ret)
 		goto err_device;
@@ -56,6 +63,8 @@ static int __init wg_mod_init(void)
 
 err_device:
 	wg_device_uninit();
+err_ratelimiter:
+	wg_ratelimiter_uninit();
 err_peer_cache:
 	wg_peer_cache_uninit();
 err_allowedips_slab:
@@ -67,6 +76,7 @@ static void __exit wg_mod_exit(void)
 {
 	wg_genetlink_uninit();
 	wg_device_uninit();
+	wg_ratelimiter_uninit();
 	/* Peers and nodes are freed by RCU callbacks that must run first. */
 	rcu_barrier();
 	wg_peer_cache_uninit();
