@@ -15,6 +15,9 @@
 
 #include "device.h"
 #include "peer.h"
+#include "receive.h"
+#include "send.h"
+#include "timers.h"
 #include "socket.h"
 
 /* Every wireguard device in every namespace; RTNL. */
@@ -49,8 +52,13 @@ static int wg_init(struct net_device *dev)
 	ret = wg_index_table_init(wg);
 	if (ret)
 		goto err_destroy_pubkey_table;
+	ret = wg_receive_init(wg);
+	if (ret)
+		goto err_destroy_index_table;
 	return 0;
 
+err_destroy_index_table:
+	wg_index_table_destroy(wg);
 err_destroy_pubkey_table:
 	wg_pubkey_table_destroy(wg);
 err_free_tstats:
@@ -62,13 +70,42 @@ err_free_tstats:
 static int wg_open(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
+	struct wg_peer *peer;
+	int ret;
 
-	return wg_socket_init(wg, wg->incoming_port);
+	ret = wg_socket_init(wg, wg->incoming_port);
+	if (ret)
+		return ret;
+	/* Persistent keepalive starts with the device: it handshakes. */
+	mutex_lock(&wg->device_update_lock);
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+		if (peer->persistent_keepalive_interval)
+			wg_send_keepalive(peer);
+	}
+	mutex_unlock(&wg->device_update_lock);
+	return 0;
 }
 
+/*
+ * Down means no sessions: every peer forgets its keys and timers, the
+ * handshake backlog is dropped, and the sockets close.
+ */
 static int wg_stop(struct net_device *dev)
 {
-	wg_socket_uninit(netdev_priv(dev));
+	struct wg_device *wg = netdev_priv(dev);
+	struct wg_peer *peer;
+
+	mutex_lock(&wg->device_update_lock);
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+		wg_timers_stop(peer);
+		wg_send_stop_peer(peer);
+		wg_noise_handshake_clear(&peer->handshake);
+		wg_noise_keypairs_clear(&peer->keypairs);
+		wg_send_init_peer(peer);
+	}
+	mutex_unlock(&wg->device_update_lock);
+	wg_receive_stop(wg);
+	wg_socket_uninit(wg);
 	return 0;
 }
 
@@ -130,6 +167,7 @@ static void wg_destruct(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
 
+	wg_receive_uninit(wg);
 	wg_index_table_destroy(wg);
 	wg_pubkey_table_destroy(wg);
 	mutex_destroy(&wg->device_update_lock);

@@ -16,6 +16,8 @@
 #include <linux/netdevice.h>
 #include <linux/rhashtable-types.h>
 #include <linux/rwsem.h>
+#include <linux/skbuff.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 
 #include "allowedips.h"
@@ -23,6 +25,22 @@
 #include "messages.h"
 #include "noise.h"
 #include "peerlookup.h"
+
+/* Drops and events by cause, beyond what rtnl_link_stats64 can tell. */
+struct wg_device_stats {
+	atomic64_t handshake_backlog_full;
+	atomic64_t handshake_invalid_mac;
+	atomic64_t handshake_invalid;
+	atomic64_t handshake_ratelimited;
+	atomic64_t cookie_replies_sent;
+	atomic64_t rx_invalid_message;
+	atomic64_t rx_no_keypair;
+	atomic64_t rx_bad_mac;
+	atomic64_t rx_replay;
+	atomic64_t rx_data_unsupported;
+};
+
+struct wg_handshake_worker;
 
 struct wg_device {
 	struct net_device *dev;
@@ -49,6 +67,15 @@ struct wg_device {
 	u64 update_gen;
 	u32 fwmark;
 	u16 incoming_port;
+
+	/* The handshake backlog and its workers (receive.c). */
+	struct sk_buff_head handshake_queue;
+	struct workqueue_struct *handshake_wq;	/* also peers' control work */
+	struct wg_handshake_worker __percpu *handshake_workers;
+	int handshake_cpu;
+	unsigned long last_under_load;		/* jiffies */
+
+	struct wg_device_stats stats;
 };
 
 int wg_device_init(void);

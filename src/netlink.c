@@ -26,6 +26,7 @@
 #include "netlink.h"
 #include "noise.h"
 #include "peer.h"
+#include "send.h"
 #include "socket.h"
 
 static struct genl_family wg_genl_family;
@@ -498,15 +499,6 @@ static int wg_validate_peers(struct nlattr *peers,
 	return 0;
 }
 
-static void wg_peer_set_endpoint(struct wg_peer *peer,
-				 const struct wg_endpoint *endpoint)
-{
-	write_lock_bh(&peer->endpoint_lock);
-	/* A configured address invalidates the remembered source. */
-	peer->endpoint = *endpoint;
-	write_unlock_bh(&peer->endpoint_lock);
-}
-
 static int wg_set_allowedips(struct wg_device *wg, struct wg_peer *peer,
 			     struct nlattr *ips, struct netlink_ext_ack *extack)
 {
@@ -593,11 +585,18 @@ static int wg_set_peer(struct wg_device *wg, struct nlattr *attr,
 						     nla_data(tb[WGPEER_A_PRESHARED_KEY]));
 	if (tb[WGPEER_A_ENDPOINT]) {
 		wg_parse_endpoint(tb[WGPEER_A_ENDPOINT], &endpoint, extack);
-		wg_peer_set_endpoint(peer, &endpoint);
+		wg_socket_set_peer_endpoint(peer, &endpoint);
 	}
-	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL])
-		peer->persistent_keepalive_interval =
+	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]) {
+		u16 interval =
 			nla_get_u16(tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
+		bool starts = interval && !peer->persistent_keepalive_interval;
+
+		peer->persistent_keepalive_interval = interval;
+		/* Turning it on opens the path now, not an interval later. */
+		if (starts && netif_running(wg->dev))
+			wg_send_keepalive(peer);
+	}
 	if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
 		wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
 					     &wg->device_update_lock);
@@ -713,8 +712,14 @@ static int wg_set_device(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	/* Pass two: only allocation failures remain possible. */
-	if (attrs[WGDEVICE_A_FWMARK])
+	if (attrs[WGDEVICE_A_FWMARK]) {
+		struct wg_peer *peer;
+
 		wg->fwmark = nla_get_u32(attrs[WGDEVICE_A_FWMARK]);
+		/* Cached routes were looked up with the old mark. */
+		list_for_each_entry(peer, &wg->peer_list, peer_list)
+			wg_route_cache_reset(&peer->route_cache);
+	}
 	if (attrs[WGDEVICE_A_FLAGS] &&
 	    (nla_get_u32(attrs[WGDEVICE_A_FLAGS]) & WGDEVICE_F_REPLACE_PEERS))
 		wg_peer_remove_all(wg);

@@ -11,6 +11,8 @@
 #include "device.h"
 #include "peer.h"
 #include "peerlookup.h"
+#include "send.h"
+#include "timers.h"
 
 static struct kmem_cache *peer_cache;
 /* Module-wide, so the lifetime log names each peer once across devices. */
@@ -55,6 +57,8 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	rwlock_init(&peer->endpoint_lock);
 	wg_route_cache_init(&peer->route_cache);
+	wg_timers_init(peer);
+	wg_send_init_peer(peer);
 	kref_init(&peer->refcount);
 	peer->internal_id = atomic64_inc_return(&peer_counter);
 
@@ -115,9 +119,15 @@ void wg_peer_remove_finish(struct list_head *dead)
 
 	if (list_empty(dead))
 		return;
+	/*
+	 * Timer arming and control queueing check is_dead inside an RCU
+	 * section, so after this grace period nothing re-arms or requeues.
+	 */
 	synchronize_net();
 	list_for_each_entry_safe(peer, tmp, dead, peer_list) {
 		list_del_init(&peer->peer_list);
+		wg_timers_stop(peer);
+		wg_send_stop_peer(peer);
 		wg_peer_put(peer);
 	}
 }

@@ -23,12 +23,14 @@
 #include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <net/ipv6.h>
 #include <uapi/linux/wireguard.h>
 
 #include "cookie.h"
 #include "noise.h"
 #include "socket.h"
+#include "timers.h"
 
 struct wg_device;
 
@@ -68,6 +70,13 @@ struct wg_peer {
 	struct wg_endpoint endpoint;
 	struct wg_route_cache route_cache;
 
+	/* One timer for all protocol timeouts; see timers.h. */
+	struct wg_timers timers;
+	/* Handshake sending and key zeroing, which may sleep; see send.h. */
+	struct work_struct control_work;
+	unsigned long control;		/* enum wg_control_bits */
+	u64 last_sent_handshake;	/* coarse boottime, ns */
+
 	u64 rx_bytes, tx_bytes;
 	struct timespec64 walltime_last_handshake;
 	u16 persistent_keepalive_interval;
@@ -77,14 +86,16 @@ struct wg_peer {
 /*
  * The per-peer ceiling on the peer object itself: what is left of 1,024
  * bytes after an allowed-IPs /32 (a node plus, at worst, one glue node)
- * and the hashtable buckets.  Later parts of the design must fit here:
- * WG_PEER_SIZE_RESERVED is kept free for what the data path still adds
- * (queues, the timer, the route cache); whoever adds it lowers the
- * reserve by as much.
+ * and the hashtable buckets.  Later parts of the design must fit here.
  */
 enum {
 	WG_PEER_SIZE_BUDGET = 832,
-	WG_PEER_SIZE_RESERVED = 220,
+	/*
+	 * Kept free for the data path: two MPSC queues with their stubs and
+	 * bounds, the staged-packet list and the link into a shared NAPI
+	 * instance.  Whoever adds them lowers this by as much.
+	 */
+	WG_PEER_SIZE_RESERVED = 160,
 };
 
 int wg_peer_cache_init(void);

@@ -21,6 +21,7 @@
 
 #include "device.h"
 #include "peer.h"
+#include "receive.h"
 #include "socket.h"
 
 enum {
@@ -30,21 +31,6 @@ enum {
 	WG_SKB_HEADROOM = LL_MAX_HEADER + sizeof(struct ipv6hdr) +
 			  sizeof(struct udphdr),
 };
-
-/*
- * Data and handshake processing attach here once the protocol exists; for
- * now every datagram is a counted drop.  Returning 0 tells UDP the skb is
- * consumed.
- */
-static int wg_socket_encap_rcv(struct sock *sk, struct sk_buff *skb)
-{
-	struct wg_device *wg = rcu_dereference_sk_user_data(sk);
-
-	if (likely(wg))
-		dev_core_stats_rx_dropped_inc(wg->dev);
-	kfree_skb(skb);
-	return 0;
-}
 
 static void wg_socket_release(struct sock *sk)
 {
@@ -59,7 +45,7 @@ static int wg_socket_open(struct wg_device *wg, struct net *net, int family,
 	struct udp_tunnel_sock_cfg tunnel = {
 		.sk_user_data = wg,
 		.encap_type = 1,
-		.encap_rcv = wg_socket_encap_rcv,
+		.encap_rcv = wg_receive,
 	};
 	struct udp_port_cfg cfg = {
 		.family = family,
