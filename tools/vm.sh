@@ -17,7 +17,8 @@
 #   --module PATH    module under test; the guest sees WGMPSC_KO=<abs path>
 #   --keep-distro-wireguard
 #                    keep the distro wireguard.ko at /opt/anchor/wireguard.ko
-#                    (it is always removed from the guest's module tree)
+#                    (it is always removed from the guest's module tree);
+#                    --module may then name that guest-only path
 #   --env NAME=VALUE export NAME in the guest (repeatable)
 #   --log FILE       keep the serial console log in FILE
 #   --results DIR    use (and keep) DIR as the guest's /results: cmd, output,
@@ -39,7 +40,7 @@ HARNESS_FAIL=125
 
 # Modules the initramfs needs to mount the host root; their dependencies
 # are resolved from modules.dep.
-INITRD_MODULES="virtio_pci 9pnet_virtio 9p overlay"
+INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 
 # Kernel log lines that fail a run, wherever they appear.
 PROBLEM_RE='WARNING:|BUG:|kernel BUG at|Oops|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|[Rr][Cc][Uu].*[Ss]tall|kmemleak|hung_task|blocked for more than|[Ss]oft lockup|Unable to handle kernel|double fault'
@@ -88,7 +89,9 @@ done
 for kv in "${ENVS[@]}"; do
 	[[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "bad --env '$kv' (want NAME=VALUE)"
 done
-if [ -n "$MODULE" ]; then
+# /opt/anchor/wireguard.ko exists only in the guest (--keep-distro-wireguard).
+ANCHOR_KO=/opt/anchor/wireguard.ko
+if [ -n "$MODULE" ] && ! { [ "$KEEP_WG" = 1 ] && [ "$MODULE" = "$ANCHOR_KO" ]; }; then
 	[ -f "$MODULE" ] || die "no module at '$MODULE'"
 	MODULE=$(realpath "$MODULE")
 fi
@@ -102,13 +105,22 @@ MODDIR=/lib/modules/$KVER
 [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
 command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64: run tools/deps.sh"
 [ -x /bin/busybox ] || die "no /bin/busybox: run tools/deps.sh"
+# The initramfs has no libc: busybox must be busybox-static's.
+! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not static (install busybox-static)"
 
 # resolve_modules NAME...: prints the modules.dep paths of NAME... and their
 # dependencies, each after everything it depends on.
 resolve_modules() {
-	local -A deps=() path_of=() seen=()
+	local -A deps=() path_of=() seen=() builtin=()
 	local mod rest name
 	local -a order=()
+	if [ -f "$MODDIR/modules.builtin" ]; then
+		while read -r mod; do
+			name=${mod##*/}
+			name=${name%%.ko*}
+			builtin[${name//-/_}]=1
+		done <"$MODDIR/modules.builtin"
+	fi
 	while IFS=: read -r mod rest; do
 		deps[$mod]=$rest
 		name=${mod##*/}
@@ -129,6 +141,7 @@ resolve_modules() {
 		order+=("$m")
 	}
 	for name in "$@"; do
+		[ -z "${builtin[${name//-/_}]:-}" ] || continue
 		mod=${path_of[${name//-/_}]:-}
 		[ -n "$mod" ] || { echo "vm: module $name not in $MODDIR" >&2; return 1; }
 		visit "$mod"
@@ -140,7 +153,7 @@ resolve_modules() {
 # busybox insmod needs no decompressor), as a gzipped newc cpio.
 build_initramfs() {
 	local out=$1 stage mod ko mods
-	mods=$(resolve_modules $INITRD_MODULES) || return 1
+	mods=$(resolve_modules "${INITRD_MODULES[@]}") || return 1
 	stage=$(mktemp -d "$VMDIR/initramfs.XXXXXX")
 	mkdir -p "$stage"/{bin,dev,proc,sys,lib/modules}
 	cp /bin/busybox "$stage/bin/busybox"
@@ -167,10 +180,61 @@ build_initramfs() {
 	rm -rf "$stage"
 }
 
-# The initramfs is cached under build/vm, keyed on everything it is made of.
+# extract_vmlinux BZIMAGE OUT: the uncompressed kernel inside a bzImage,
+# if it is an ELF with a PVH entry point (QEMU then boots it directly,
+# saving several seconds of in-guest decompression under TCG).
+extract_vmlinux() {
+	local in=$1 out=$2 ss off len start magic dec size
+	ss=$(($(od -An -tu1 -j $((0x1f1)) -N1 "$in")))
+	[ "$ss" -ne 0 ] || ss=4
+	off=$(($(od -An -tu4 -j $((0x248)) -N4 "$in")))
+	len=$(($(od -An -tu4 -j $((0x24c)) -N4 "$in")))
+	start=$(((ss + 1) * 512 + off))
+	magic=$(od -An -tx1 -j "$start" -N4 "$in" | tr -d ' \n')
+	case $magic in
+	fd377a58) dec="xz -dc" ;;
+	28b52ffd) dec="zstd -qdc" ;;
+	1f8b*) dec="gzip -dc" ;;
+	*) return 1 ;;
+	esac
+	# The payload ends with the uncompressed size (4 bytes, LE), which
+	# gzip counts as its own trailer and xz/zstd see as garbage.
+	size=$(($(od -An -tu4 -j $((start + len - 4)) -N4 "$in")))
+	payload() { # payload BYTES
+		dd if="$in" iflag=skip_bytes,count_bytes skip="$start" count="$1" \
+			bs=1M status=none
+	}
+	payload $((len - 4)) | $dec >"$out.tmp" 2>/dev/null ||
+		payload "$len" | $dec >"$out.tmp" 2>/dev/null || true
+	# An ELF of the announced size with a Xen PHYS32_ENTRY (18) note.
+	if [ "$(od -An -tx1 -N4 "$out.tmp" | tr -d ' \n')" = 7f454c46 ] &&
+		[ "$(stat -c %s "$out.tmp")" -eq "$size" ] &&
+		LC_ALL=C grep -qaP '(?s)\x04\0\0\0.\0\0\0\x12\0\0\0Xen\0' "$out.tmp"; then
+		mv "$out.tmp" "$out"
+		return 0
+	fi
+	rm -f "$out.tmp"
+	return 1
+}
+
 mkdir -p "$VMDIR"
+KIMG=$KERNEL
+kkey=$(stat -c '%s %Y %n' "$KERNEL" | sha256sum | cut -c1-16)
+VMLINUX=$VMDIR/vmlinux-$KVER-$kkey
+if [ ! -s "$VMLINUX" ]; then
+	(
+		flock 9
+		[ -s "$VMLINUX" ] && exit 0
+		find "$VMDIR" -maxdepth 1 -name 'vmlinux-*' -delete
+		extract_vmlinux "$KERNEL" "$VMLINUX"
+	) 9>"$VMDIR/.vmlinux.lock" ||
+		echo "vm: no PVH vmlinux in $KERNEL, booting it as is (slower)" >&2
+fi
+[ ! -s "$VMLINUX" ] || KIMG=$VMLINUX
+
+# The initramfs is cached under build/vm, keyed on everything it is made of.
 key=$({
-	echo "$KVER $INITRD_MODULES"
+	echo "$KVER ${INITRD_MODULES[*]}"
 	stat -c '%s %Y %n' "$KERNEL" "$MODDIR/modules.dep" /bin/busybox
 	declare -f resolve_modules build_initramfs
 	cat "$TOP"/tools/guest/*
@@ -182,8 +246,9 @@ if [ ! -s "$INITRD" ]; then
 		if [ ! -s "$INITRD" ]; then
 			echo "vm: building $INITRD" >&2
 			build_initramfs "$INITRD" || exit 1
+			# Older images may still be starting a VM elsewhere.
 			find "$VMDIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' \
-				! -path "$INITRD" -delete
+				! -path "$INITRD" -mmin +60 -delete
 		fi
 	) 9>"$VMDIR/.initramfs.lock" || die "cannot build the initramfs"
 fi
@@ -208,9 +273,17 @@ fi
 
 # What the guest runs, as bash source: no quoting through the kernel
 # command line.
+# VM_HOST_PATHS: host files the guest must see, so that run.sh does not
+# hide them under a fresh tmpfs (a checkout or module in /tmp, say).
 {
 	printf 'VM_CWD=%q\n' "$TOP"
 	printf 'VM_KEEP_WG=%d\n' "$KEEP_WG"
+	printf 'VM_HOST_PATHS=(%q' "$TOP"
+	[ -z "$MODULE" ] || printf ' %q' "$MODULE"
+	for kv in "${ENVS[@]}"; do
+		case "${kv#*=}" in /*) [ ! -e "${kv#*=}" ] || printf ' %q' "${kv#*=}" ;; esac
+	done
+	printf ')\n'
 	[ -z "$MODULE" ] || printf 'export WGMPSC_KO=%q\n' "$MODULE"
 	for kv in "${ENVS[@]}"; do
 		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
@@ -222,7 +295,7 @@ fi
 echo "$TOP/tools/guest/run.sh" >"$RESULTS/guest-init"
 
 APPEND="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 loglevel=5"
-APPEND+=" log_buf_len=16M rdinit=/init printk.devkmsg=on"
+APPEND+=" log_buf_len=16M rdinit=/init printk.devkmsg=on printk.time=1"
 # Speed under TCG: no mitigation overhead, no probing for absent hardware.
 APPEND+=" mitigations=off 8250.nr_uarts=1 i8042.noaux i8042.nokbd"
 APPEND+=" no_timer_check"
@@ -233,22 +306,39 @@ qarg() { printf '%s' "${1//,/,,}"; }
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config
 	-machine pc -accel tcg -cpu max -smp "$SMP" -m "$MEM"
 	-display none -monitor none -no-reboot
-	-kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
+	-kernel "$KIMG" -initrd "$INITRD" -append "$APPEND"
 	-chardev "stdio,id=con,signal=off,logfile=$(qarg "$LOG")"
 	-serial chardev:con
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
-	-virtfs "local,path=$(qarg "$RESULTS"),mount_tag=results,security_model=none,multidevs=remap"
-	-device virtio-rng-pci)
+	-virtfs "local,path=$(qarg "$RESULTS"),mount_tag=results,security_model=none,multidevs=remap")
 
+# timeout runs QEMU in its own process group, so a signal to this script
+# (Ctrl-C, a CI runner stopping the job) is passed on explicitly.
+timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" </dev/null &
+qemu_pid=$!
+interrupted=
+for sig in INT TERM HUP; do
+	# shellcheck disable=SC2064
+	trap "interrupted=$sig; kill -TERM $qemu_pid 2>/dev/null" "$sig"
+done
 status=0
-timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" </dev/null || status=$?
+wait "$qemu_pid" || status=$?
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	status=0
+	wait "$qemu_pid" || status=$?
+done
+trap - INT TERM HUP
 
 reasons=()
-case $status in
-0) ;;
-124|137) reasons+=("timed out after ${TIMEOUT}s") ;;
-*) reasons+=("qemu exited with status $status") ;;
-esac
+if [ -n "$interrupted" ]; then
+	reasons+=("interrupted by SIG$interrupted")
+else
+	case $status in
+	0) ;;
+	124|137) reasons+=("timed out after ${TIMEOUT}s") ;;
+	*) reasons+=("qemu exited with status $status") ;;
+	esac
+fi
 
 rc=
 if [ -f "$RESULTS/rc" ]; then
@@ -258,17 +348,20 @@ else
 	reasons+=("the guest wrote no exit code (panic, crash or timeout)")
 fi
 
-# Kernel problems: in the serial log (sees a panic the guest never got to
-# record) and in the guest's own dmesg (sees what the console loglevel hid).
+# Kernel problems: on the serial console (sees a panic the guest never got
+# to record) and in the guest's own dmesg (sees what the console loglevel
+# hid).  On the console only kernel lines count, i.e. from a "[ 1.234567] "
+# timestamp on (printk.time=1), which may follow the command's own output
+# on the same line; the command may print what it likes.
 problems=0
-for f in "$LOG" "$RESULTS/dmesg"; do
-	[ -f "$f" ] || continue
-	if grep -aqE "$PROBLEM_RE" "$f"; then
-		problems=1
-		echo "vm: kernel problem lines in $f:" >&2
-		grep -anE "$PROBLEM_RE" "$f" | tr -d '\r' | head -n 40 | sed 's/^/vm:   /' >&2
-	fi
-done
+scan() { # scan FILE REGEX LABEL
+	grep -aqE "$2" "$1" 2>/dev/null || return 0
+	problems=1
+	echo "vm: kernel problem lines $3:" >&2
+	{ grep -anE "$2" "$1" | tr -d '\r' | head -n 40 | sed 's/^/vm:   /' >&2; } || true
+}
+scan "$LOG" "\[ *[0-9]+\.[0-9]+\] .*($PROBLEM_RE)" "on the serial console"
+scan "$RESULTS/dmesg" "$PROBLEM_RE" "in the guest's dmesg"
 [ "$problems" -eq 0 ] || reasons+=("kernel problem in the log")
 [ -n "$rc" ] && [ ! -f "$RESULTS/dmesg" ] && reasons+=("the guest wrote no dmesg")
 

@@ -9,20 +9,23 @@
 #
 # /results/rc is written last and only after the command has finished:
 # the host counts a run without it as failed.
+#
+# Every exec costs ~20-100 ms under TCG, so setup sticks to bash builtins
+# and the static busybox (no dynamic linking) where it can.
 
 set -u
-exec 2>/dev/console; PS4='+ $(read -r u _ </proc/uptime; echo $u) '; set -x
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C.UTF-8
+bb=/bin/busybox
 
 halt_vm() {
-	sync
+	$bb sync
 	# busybox's poweroff -f calls reboot(2) itself; Debian's poweroff
 	# would try to talk to systemd.
-	busybox poweroff -f 2>/dev/null
+	$bb poweroff -f
 	echo o >/proc/sysrq-trigger
 	# PID 1 must never exit: that would be a kernel panic.
-	while :; do sleep 3600; done
+	while :; do $bb sleep 3600; done
 }
 
 fatal() {
@@ -30,66 +33,94 @@ fatal() {
 	halt_vm
 }
 
+declare -A mounted=()
+if [ -r /proc/self/mounts ]; then
+	while read -r _ mp _; do mounted[$mp]=1; done </proc/self/mounts
+fi
+
 # mnt TYPE DIR [OPTIONS]: mounts unless DIR already is a mount point.
 mnt() {
-	mountpoint -q "$2" && return 0
-	mkdir -p "$2" && mount -t "$1" ${3:+-o "$3"} "$1" "$2" ||
+	[ -z "${mounted[$2]:-}" ] || return 0
+	if ! $bb mkdir -p "$2" || ! $bb mount -t "$1" ${3:+-o "$3"} "$1" "$2"; then
 		fatal "cannot mount $1 on $2"
+	fi
+	mounted[$2]=1
 }
 
 # shellcheck source=/dev/null
 . /results/cmd || fatal "cannot read /results/cmd"
 : "${VM_CWD:?}" "${VM_KEEP_WG:?}" "${VM_CMD[0]:?}"
+[ -n "${VM_HOST_PATHS+set}" ] || VM_HOST_PATHS=()
 
 mnt proc /proc nosuid,nodev,noexec
 mnt sysfs /sys nosuid,nodev,noexec
 mnt devtmpfs /dev nosuid,mode=0755
 mnt devpts /dev/pts nosuid,noexec,gid=5,mode=0620,ptmxmode=0666
-ln -sf pts/ptmx /dev/ptmx
-ln -sfn /proc/self/fd /dev/fd
-ln -sf /proc/self/fd/0 /dev/stdin
-ln -sf /proc/self/fd/1 /dev/stdout
-ln -sf /proc/self/fd/2 /dev/stderr
 mnt tmpfs /dev/shm nosuid,nodev,mode=1777
+$bb ln -sfn pts/ptmx /dev/ptmx
+$bb ln -sfn /proc/self/fd /dev/fd
+$bb ln -sfn /proc/self/fd/0 /dev/stdin
+$bb ln -sfn /proc/self/fd/1 /dev/stdout
+$bb ln -sfn /proc/self/fd/2 /dev/stderr
 mnt debugfs /sys/kernel/debug
 # /run must not show the host's (netns handles, pid files, sockets).
 mnt tmpfs /run nosuid,nodev,mode=0755
-mkdir -p /run/netns /run/lock
-# Scratch directories get a fresh tmpfs, unless the project or the module
-# under test lives below one of them: the overlay is writable anyway.
+$bb mkdir -p /run/netns /run/lock
+# Scratch directories get a fresh tmpfs, unless it would hide the project,
+# the module under test or another host path handed over (VM_HOST_PATHS):
+# the overlay is writable anyway.
 for d in /tmp /var/tmp /root; do
-	case "$VM_CWD/" in "$d"/*) continue ;; esac
-	case "${WGMPSC_KO:-}" in "$d"/*) continue ;; esac
+	for p in "$VM_CWD" "${VM_HOST_PATHS[@]}"; do
+		case "$p/" in "$d"/*) continue 2 ;; esac
+	done
 	mode=1777
 	[ "$d" = /root ] && mode=0700
 	mnt tmpfs "$d" "nosuid,nodev,mode=$mode"
 done
 
 echo wgmpsc-vm >/proc/sys/kernel/hostname
-ip link set lo up || fatal "cannot bring lo up"
+# A hung task, soft lockup or RCU stall then ends the run at once (the host
+# fails it on the panic) rather than at the timeout.  Set here, not on the
+# kernel command line, which the host's log scan would match.
+for knob in hung_task_panic softlockup_panic panic_on_rcu_stall; do
+	[ ! -w "/proc/sys/kernel/$knob" ] || echo 1 >"/proc/sys/kernel/$knob"
+done
+$bb ip link set lo up || fatal "cannot bring lo up"
 
 # No test may ever run against the distro's wireguard.ko by accident: it
 # leaves the module tree (in this guest's overlay only).  With
 # --keep-distro-wireguard it is kept, uncompressed, where only an explicit
-# insmod by path can find it.
-kdir=/lib/modules/$(uname -r)
-mapfile -t distro_wg < <(find "$kdir" -name 'wireguard.ko*')
+# insmod by path can find it.  modules.dep knows every installed copy.
+read -r kver </proc/sys/kernel/osrelease
+kdir=/lib/modules/$kver
+mapfile -t distro_wg < <($bb grep -oE '^([^:]*/)?wireguard\.ko(\.[a-z]+)?:' \
+	"$kdir/modules.dep" | $bb sed "s|^|$kdir/|; s|:\$||")
+shopt -s nullglob
+distro_wg+=("$kdir"/kernel/drivers/net/wireguard/wireguard.ko*)
+shopt -u nullglob
+wg_present=()
+for ko in "${distro_wg[@]}"; do
+	[ -e "$ko" ] && wg_present+=("$ko")
+done
 if [ "$VM_KEEP_WG" = 1 ]; then
-	[ "${#distro_wg[@]}" -gt 0 ] || echo "vm-run: no distro wireguard.ko to keep" >&2
-	mkdir -p /opt/anchor
-	for ko in "${distro_wg[@]}"; do
+	[ "${#wg_present[@]}" -gt 0 ] || echo "vm-run: no distro wireguard.ko to keep" >&2
+	$bb mkdir -p /opt/anchor
+	for ko in "${wg_present[@]}"; do
+		[ -e /opt/anchor/wireguard.ko ] && break
 		case "$ko" in
-		*.ko) cp "$ko" /opt/anchor/wireguard.ko ;;
-		*.ko.xz) xz -dc "$ko" >/opt/anchor/wireguard.ko ;;
+		*.ko) $bb cp "$ko" /opt/anchor/wireguard.ko ;;
+		*.ko.xz) $bb xz -dc "$ko" >/opt/anchor/wireguard.ko ;;
 		*.ko.zst) zstd -qdc "$ko" >/opt/anchor/wireguard.ko ;;
-		*.ko.gz) gzip -dc "$ko" >/opt/anchor/wireguard.ko ;;
+		*.ko.gz) $bb gzip -dc "$ko" >/opt/anchor/wireguard.ko ;;
+		*) false ;;
 		esac || fatal "cannot keep $ko"
 	done
 fi
-[ "${#distro_wg[@]}" -eq 0 ] || rm -f "${distro_wg[@]}" ||
+[ "${#wg_present[@]}" -eq 0 ] || $bb rm -f "${wg_present[@]}" ||
 	fatal "cannot remove the distro wireguard.ko"
-[ -z "$(find "$kdir" -name 'wireguard.ko*')" ] ||
-	fatal "distro wireguard.ko still present"
+for ko in "${distro_wg[@]}"; do
+	[ ! -e "$ko" ] || fatal "distro $ko still present"
+done
 
 cd "$VM_CWD" || fatal "no project directory $VM_CWD"
 
@@ -107,8 +138,8 @@ run_cmd() {
 # The command's output goes to the console (live) and to /results/output.
 # tee reads a fifo rather than a pipe from a subshell so that daemons the
 # command leaves behind can be killed without losing tee.
-mkfifo /run/vm-output || fatal "mkfifo"
-tee /results/output </run/vm-output &
+$bb mkfifo /run/vm-output || fatal "mkfifo"
+$bb tee /results/output </run/vm-output &
 tee_pid=$!
 run_cmd "${VM_CMD[@]}" >/run/vm-output 2>&1 </dev/null &
 wait $!
@@ -121,6 +152,7 @@ done
 wait "$tee_pid"
 
 dmesg >/results/dmesg
-cat /proc/sys/kernel/tainted >/results/tainted
+read -r tainted </proc/sys/kernel/tainted
+echo "$tainted" >/results/tainted
 echo "$rc" >/results/rc
 halt_vm
