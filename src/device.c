@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ethtool.h>
 #include <linux/if_arp.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
@@ -15,6 +16,7 @@
 
 #include "device.h"
 #include "peer.h"
+#include "queueing.h"
 #include "receive.h"
 #include "send.h"
 #include "timers.h"
@@ -33,6 +35,88 @@ enum {
 	/* Padding to a multiple of 16 plus the Poly1305 tag. */
 	WG_NEEDED_TAILROOM = 15 + NOISE_AUTHTAG_LEN,
 };
+
+/*
+ * The data path's per-device parts: workqueues, a crypto worker per CPU
+ * and direction, and one NAPI instance per possible CPU that the peers
+ * share.  Their cost is per device, whatever the number of peers.
+ */
+static int wg_device_init_data_path(struct wg_device *wg)
+{
+	struct net_device *dev = wg->dev;
+	unsigned int i;
+
+	wg->packet_wq = alloc_workqueue("wg-peer-%s",
+					WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM, 0,
+					dev->name);
+	if (!wg->packet_wq)
+		return -ENOMEM;
+	wg->crypt_wq = alloc_workqueue("wg-crypt-%s",
+				       WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM, 0,
+				       dev->name);
+	if (!wg->crypt_wq)
+		goto err_destroy_packet_wq;
+	wg->encrypt_workers = wg_crypt_workers_create(wg, wg_send_encrypt_work);
+	if (!wg->encrypt_workers)
+		goto err_destroy_crypt_wq;
+	wg->decrypt_workers = wg_crypt_workers_create(wg,
+						      wg_receive_decrypt_work);
+	if (!wg->decrypt_workers)
+		goto err_destroy_encrypt_workers;
+	wg->num_napis = num_possible_cpus();
+	wg->napis = kcalloc(wg->num_napis, sizeof(*wg->napis), GFP_KERNEL);
+	if (!wg->napis)
+		goto err_destroy_decrypt_workers;
+	for (i = 0; i < wg->num_napis; ++i) {
+		spin_lock_init(&wg->napis[i].lock);
+		INIT_LIST_HEAD(&wg->napis[i].ready);
+		netif_napi_add(dev, &wg->napis[i].napi, wg_receive_napi_poll);
+	}
+	return 0;
+
+err_destroy_decrypt_workers:
+	wg_crypt_workers_destroy(wg->decrypt_workers);
+err_destroy_encrypt_workers:
+	wg_crypt_workers_destroy(wg->encrypt_workers);
+err_destroy_crypt_wq:
+	destroy_workqueue(wg->crypt_wq);
+err_destroy_packet_wq:
+	destroy_workqueue(wg->packet_wq);
+	return -ENOMEM;
+}
+
+/* Drops the ready lists' peer references; the instances are disabled. */
+static void wg_device_drain_napis(struct wg_device *wg)
+{
+	struct wg_peer *peer, *tmp;
+	unsigned int i;
+	LIST_HEAD(ready);
+
+	for (i = 0; i < wg->num_napis; ++i) {
+		spin_lock_bh(&wg->napis[i].lock);
+		list_splice_init(&wg->napis[i].ready, &ready);
+		spin_unlock_bh(&wg->napis[i].lock);
+	}
+	list_for_each_entry_safe(peer, tmp, &ready, napi_node) {
+		list_del_init(&peer->napi_node);
+		clear_bit(WG_PEER_RX_READY, &peer->control);
+		wg_peer_put(peer);
+	}
+}
+
+static void wg_device_uninit_data_path(struct wg_device *wg)
+{
+	unsigned int i;
+
+	wg_device_drain_napis(wg);
+	for (i = 0; i < wg->num_napis; ++i)
+		netif_napi_del(&wg->napis[i].napi);
+	kfree(wg->napis);
+	wg_crypt_workers_destroy(wg->decrypt_workers);
+	wg_crypt_workers_destroy(wg->encrypt_workers);
+	destroy_workqueue(wg->crypt_wq);
+	destroy_workqueue(wg->packet_wq);
+}
 
 /*
  * Allocations live from here to wg_destruct: the core calls the destructor
@@ -55,8 +139,13 @@ static int wg_init(struct net_device *dev)
 	ret = wg_receive_init(wg);
 	if (ret)
 		goto err_destroy_index_table;
+	ret = wg_device_init_data_path(wg);
+	if (ret)
+		goto err_uninit_receive;
 	return 0;
 
+err_uninit_receive:
+	wg_receive_uninit(wg);
 err_destroy_index_table:
 	wg_index_table_destroy(wg);
 err_destroy_pubkey_table:
@@ -71,16 +160,24 @@ static int wg_open(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
 	struct wg_peer *peer;
+
+	unsigned int i;
 	int ret;
 
 	ret = wg_socket_init(wg, wg->incoming_port);
 	if (ret)
 		return ret;
-	/* Persistent keepalive starts with the device: it handshakes. */
+	for (i = 0; i < wg->num_napis; ++i)
+		napi_enable(&wg->napis[i].napi);
+	/*
+	 * Persistent keepalive starts with the device, and packets that
+	 * waited for it get going: both start a handshake.
+	 */
 	mutex_lock(&wg->device_update_lock);
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		if (peer->persistent_keepalive_interval)
 			wg_send_keepalive(peer);
+		wg_peer_kick(peer);
 	}
 	mutex_unlock(&wg->device_update_lock);
 	return 0;
@@ -88,12 +185,14 @@ static int wg_open(struct net_device *dev)
 
 /*
  * Down means no sessions: every peer forgets its keys and timers, the
- * handshake backlog is dropped, and the sockets close.
+ * handshake backlog is dropped, and the sockets close.  Packets waiting
+ * for a session stay queued (within the queue's bound) for the next up.
  */
 static int wg_stop(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
 	struct wg_peer *peer;
+	unsigned int i;
 
 	mutex_lock(&wg->device_update_lock);
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
@@ -106,18 +205,15 @@ static int wg_stop(struct net_device *dev)
 	mutex_unlock(&wg->device_update_lock);
 	wg_receive_stop(wg);
 	wg_socket_uninit(wg);
+	for (i = 0; i < wg->num_napis; ++i)
+		napi_disable(&wg->napis[i].napi);
+	wg_device_drain_napis(wg);
 	return 0;
 }
 
-/*
- * The transmit path attaches here with the data path; until then nothing
- * can be sent, and a packet handed to us is a counted drop.
- */
 static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	DEV_STATS_INC(dev, tx_dropped);
-	kfree_skb(skb);
-	return NETDEV_TX_OK;
+	return wg_send_xmit(netdev_priv(dev), skb);
 }
 
 static void wg_get_stats64(struct net_device *dev,
@@ -148,6 +244,72 @@ static void wg_uninit(struct net_device *dev)
 	mutex_unlock(&wg->device_update_lock);
 }
 
+/* `ethtool -S`: the drops and events of struct wg_device_stats by cause. */
+#define WG_STAT(name) { #name, offsetof(struct wg_device_stats, name) }
+static const struct {
+	char name[ETH_GSTRING_LEN];
+	size_t offset;
+} wg_ethtool_stats[] = {
+	WG_STAT(handshake_backlog_full),
+	WG_STAT(handshake_invalid_mac),
+	WG_STAT(handshake_invalid),
+	WG_STAT(handshake_ratelimited),
+	WG_STAT(cookie_replies_sent),
+	WG_STAT(rx_invalid_message),
+	WG_STAT(rx_no_keypair),
+	WG_STAT(rx_bad_mac),
+	WG_STAT(rx_replay),
+	WG_STAT(rx_queue_full),
+	WG_STAT(rx_allowedips_mismatch),
+	WG_STAT(tx_bad_protocol),
+	WG_STAT(tx_no_peer),
+	WG_STAT(tx_no_endpoint),
+	WG_STAT(tx_queue_full),
+};
+#undef WG_STAT
+
+static int wg_ethtool_get_sset_count(struct net_device *dev, int sset)
+{
+	return sset == ETH_SS_STATS ? ARRAY_SIZE(wg_ethtool_stats) :
+				      -EOPNOTSUPP;
+}
+
+static void wg_ethtool_get_strings(struct net_device *dev, u32 sset, u8 *buf)
+{
+	size_t i;
+
+	if (sset != ETH_SS_STATS)
+		return;
+	for (i = 0; i < ARRAY_SIZE(wg_ethtool_stats); ++i)
+		memcpy(buf + i * ETH_GSTRING_LEN, wg_ethtool_stats[i].name,
+		       ETH_GSTRING_LEN);
+}
+
+static void wg_ethtool_get_stats(struct net_device *dev,
+				 struct ethtool_stats *stats, u64 *data)
+{
+	struct wg_device *wg = netdev_priv(dev);
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(wg_ethtool_stats); ++i)
+		data[i] = atomic64_read((atomic64_t *)((u8 *)&wg->stats +
+					wg_ethtool_stats[i].offset));
+}
+
+static void wg_ethtool_get_drvinfo(struct net_device *dev,
+				   struct ethtool_drvinfo *info)
+{
+	strscpy(info->driver, KBUILD_MODNAME, sizeof(info->driver));
+	strscpy(info->version, WG_VERSION, sizeof(info->version));
+}
+
+static const struct ethtool_ops wg_ethtool_ops = {
+	.get_drvinfo = wg_ethtool_get_drvinfo,
+	.get_sset_count = wg_ethtool_get_sset_count,
+	.get_strings = wg_ethtool_get_strings,
+	.get_ethtool_stats = wg_ethtool_get_stats,
+};
+
 static const struct net_device_ops wg_netdev_ops = {
 	.ndo_init = wg_init,
 	.ndo_uninit = wg_uninit,
@@ -167,6 +329,7 @@ static void wg_destruct(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
 
+	wg_device_uninit_data_path(wg);
 	wg_receive_uninit(wg);
 	wg_index_table_destroy(wg);
 	wg_pubkey_table_destroy(wg);
@@ -179,6 +342,7 @@ static void wg_setup(struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 
 	dev->netdev_ops = &wg_netdev_ops;
+	dev->ethtool_ops = &wg_ethtool_ops;
 	dev->header_ops = NULL;
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
@@ -246,6 +410,8 @@ static void __net_exit wg_netns_pre_exit(struct net *net)
 		netdev_dbg(wg->dev, "creating namespace exiting\n");
 		wg_socket_uninit(wg);
 		wg->creating_net = NULL;
+		/* No sockets, ever again: say so on the link. */
+		netif_carrier_off(wg->dev);
 	}
 	rtnl_unlock();
 }

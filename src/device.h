@@ -37,10 +37,29 @@ struct wg_device_stats {
 	atomic64_t rx_no_keypair;
 	atomic64_t rx_bad_mac;
 	atomic64_t rx_replay;
-	atomic64_t rx_data_unsupported;
+	atomic64_t rx_queue_full;
+	atomic64_t rx_allowedips_mismatch;
+	atomic64_t tx_bad_protocol;
+	atomic64_t tx_no_peer;
+	atomic64_t tx_no_endpoint;
+	atomic64_t tx_queue_full;
 };
 
+/*
+ * A NAPI instance shared by the peers pinned to it; @ready lists those
+ * with finished packets at the head of their receive list, each holding a
+ * reference.
+ */
+struct wg_napi {
+	struct napi_struct napi;
+	spinlock_t lock;
+	struct list_head ready;
+};
+
+#define WG_VERSION "0.1"
+
 struct wg_handshake_worker;
+struct wg_crypt_worker;
 
 struct wg_device {
 	struct net_device *dev;
@@ -74,6 +93,15 @@ struct wg_device {
 	struct wg_handshake_worker __percpu *handshake_workers;
 	int handshake_cpu;
 	unsigned long last_under_load;		/* jiffies */
+
+	/* The data path (queueing.h): peers' works, crypto, NAPI. */
+	struct workqueue_struct *packet_wq;
+	struct workqueue_struct *crypt_wq;
+	struct wg_crypt_worker __percpu *encrypt_workers;
+	struct wg_crypt_worker __percpu *decrypt_workers;
+	int crypt_cpu;
+	struct wg_napi *napis;
+	unsigned int num_napis;
 
 	struct wg_device_stats stats;
 };

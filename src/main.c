@@ -17,6 +17,7 @@
 #include "netlink.h"
 #include "noise.h"
 #include "peer.h"
+#include "queueing.h"
 #include "ratelimiter.h"
 #include "replay.h"
 
@@ -29,6 +30,8 @@ static int __init wg_selftests(void)
 	if (!wg_noise_selftest() || !wg_cookie_selftest())
 		return -ENOTRECOVERABLE;
 	if (!wg_ratelimiter_selftest() || !wg_replay_selftest())
+		return -ENOTRECOVERABLE;
+	if (!wg_queueing_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	return 0;
@@ -88,6 +91,6 @@ module_exit(wg_mod_exit);
 MODULE_LICENSE("GPL v2");
 MODULE_DESCRIPTION("WireGuard-compatible secure network tunnel with MPSC queues");
 MODULE_AUTHOR("The wgmpsc developers");
-MODULE_VERSION("0.1");
+MODULE_VERSION(WG_VERSION);
 MODULE_ALIAS_RTNL_LINK("wireguard");
 MODULE_ALIAS_GENL_FAMILY(WG_GENL_NAME);

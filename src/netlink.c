@@ -36,7 +36,7 @@ static const struct nla_policy wg_device_policy[WGDEVICE_A_MAX + 1] = {
 	[WGDEVICE_A_IFNAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
 	[WGDEVICE_A_PRIVATE_KEY] = NLA_POLICY_EXACT_LEN(NOISE_PUBLIC_KEY_LEN),
 	[WGDEVICE_A_PUBLIC_KEY] = NLA_POLICY_EXACT_LEN(NOISE_PUBLIC_KEY_LEN),
-	[WGDEVICE_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, __WGDEVICE_F_ALL),
+	[WGDEVICE_A_FLAGS] = { .type = NLA_U32 },
 	[WGDEVICE_A_LISTEN_PORT] = { .type = NLA_U16 },
 	[WGDEVICE_A_FWMARK] = { .type = NLA_U32 },
 	[WGDEVICE_A_PEERS] = { .type = NLA_NESTED },
@@ -45,7 +45,7 @@ static const struct nla_policy wg_device_policy[WGDEVICE_A_MAX + 1] = {
 static const struct nla_policy wg_peer_policy[WGPEER_A_MAX + 1] = {
 	[WGPEER_A_PUBLIC_KEY] = NLA_POLICY_EXACT_LEN(NOISE_PUBLIC_KEY_LEN),
 	[WGPEER_A_PRESHARED_KEY] = NLA_POLICY_EXACT_LEN(NOISE_SYMMETRIC_KEY_LEN),
-	[WGPEER_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, __WGPEER_F_ALL),
+	[WGPEER_A_FLAGS] = { .type = NLA_U32 },
 	[WGPEER_A_ENDPOINT] = NLA_POLICY_MIN_LEN(sizeof(struct sockaddr)),
 	[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = { .type = NLA_U16 },
 	[WGPEER_A_LAST_HANDSHAKE_TIME] =
@@ -77,7 +77,7 @@ static struct wg_device *wg_lookup_interface(struct nlattr **attrs,
 	if (!ifindex == !ifname) {
 		NL_SET_ERR_MSG(extack,
 			       "give exactly one of WGDEVICE_A_IFINDEX and WGDEVICE_A_IFNAME");
-		return ERR_PTR(-EINVAL);
+		return ERR_PTR(-EBADR);
 	}
 	if (ifindex) {
 		dev = dev_get_by_index(net, nla_get_u32(ifindex));
@@ -467,7 +467,13 @@ static int wg_validate_peer(struct nlattr **tb, const struct nlattr *attr,
 	    nla_get_u32(tb[WGPEER_A_PROTOCOL_VERSION]) != WG_PROTOCOL_VERSION) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[WGPEER_A_PROTOCOL_VERSION],
 				    "unsupported protocol version");
-		return -EPROTONOSUPPORT;
+		return -EPFNOSUPPORT;
+	}
+	if (tb[WGPEER_A_FLAGS] &&
+	    (nla_get_u32(tb[WGPEER_A_FLAGS]) & ~__WGPEER_F_ALL)) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[WGPEER_A_FLAGS],
+				    "unknown peer flags");
+		return -EOPNOTSUPP;
 	}
 	if (tb[WGPEER_A_ENDPOINT]) {
 		ret = wg_parse_endpoint(tb[WGPEER_A_ENDPOINT], &endpoint, extack);
@@ -684,6 +690,13 @@ static int wg_set_device(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&wg->device_update_lock);
 
 	/* Pass one: nothing changes unless all of the message is valid. */
+	if (attrs[WGDEVICE_A_FLAGS] &&
+	    (nla_get_u32(attrs[WGDEVICE_A_FLAGS]) & ~__WGDEVICE_F_ALL)) {
+		NL_SET_ERR_MSG_ATTR(extack, attrs[WGDEVICE_A_FLAGS],
+				    "unknown device flags");
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
 	if (attrs[WGDEVICE_A_PEERS]) {
 		ret = wg_validate_peers(attrs[WGDEVICE_A_PEERS], extack);
 		if (ret)

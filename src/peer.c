@@ -11,6 +11,7 @@
 #include "device.h"
 #include "peer.h"
 #include "peerlookup.h"
+#include "queueing.h"
 #include "send.h"
 #include "timers.h"
 
@@ -59,8 +60,17 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	wg_route_cache_init(&peer->route_cache);
 	wg_timers_init(peer);
 	wg_send_init_peer(peer);
+	wg_mpsc_init(&peer->tx_queue);
+	wg_mpsc_init(&peer->rx_queue);
+	wg_ordered_list_init(&peer->tx_ordered);
+	wg_ordered_list_init(&peer->rx_ordered);
+	INIT_WORK(&peer->work, wg_send_peer_work);
+	INIT_LIST_HEAD(&peer->napi_node);
 	kref_init(&peer->refcount);
 	peer->internal_id = atomic64_inc_return(&peer_counter);
+	/* Pinned to one NAPI instance, so its receive order holds. */
+	peer->napi_index = wg->num_napis ?
+			   (u32)peer->internal_id % wg->num_napis : 0;
 
 	ret = wg_pubkey_table_add(wg, peer);
 	if (ret)
@@ -75,6 +85,38 @@ err_free_peer:
 	wg_noise_handshake_wipe(&peer->handshake);
 	kmem_cache_free(peer_cache, peer);
 	return ERR_PTR(ret);
+}
+
+void wg_peer_kick(struct wg_peer *peer)
+{
+	rcu_read_lock_bh();
+	if (likely(!READ_ONCE(peer->is_dead)))
+		queue_work(peer->device->packet_wq, &peer->work);
+	rcu_read_unlock_bh();
+}
+
+/*
+ * Drops every packet the peer still holds, for a peer whose work and
+ * crypto workers are idle.  A NAPI poll may still hold it: the receive
+ * list's lock keeps the two apart.
+ */
+void wg_peer_purge_packets(struct wg_peer *peer)
+{
+	struct wg_device *wg = peer->device;
+
+	wg_mpsc_purge(&peer->tx_queue);
+	wg_mpsc_purge(&peer->rx_queue);
+	wg_ordered_list_purge(&peer->tx_ordered);
+	wg_ordered_list_purge(&peer->rx_ordered);
+	if (!wg->napis)
+		return;
+	spin_lock_bh(&wg->napis[peer->napi_index].lock);
+	if (!list_empty(&peer->napi_node)) {
+		list_del_init(&peer->napi_node);
+		clear_bit(WG_PEER_RX_READY, &peer->control);
+		wg_peer_put(peer);	/* the list's reference */
+	}
+	spin_unlock_bh(&wg->napis[peer->napi_index].lock);
 }
 
 struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)
@@ -116,18 +158,28 @@ void wg_peer_unlink(struct wg_peer *peer, struct list_head *dead)
 void wg_peer_remove_finish(struct list_head *dead)
 {
 	struct wg_peer *peer, *tmp;
+	struct wg_device *wg;
 
 	if (list_empty(dead))
 		return;
+	wg = list_first_entry(dead, struct wg_peer, peer_list)->device;
 	/*
-	 * Timer arming and control queueing check is_dead inside an RCU
-	 * section, so after this grace period nothing re-arms or requeues.
+	 * Timer arming, control queueing and kicks check is_dead inside an
+	 * RCU section, so after this grace period nothing re-arms or
+	 * requeues; then the works are flushed once, and the crypto workers
+	 * once for the whole batch, and nothing refers to the packets left.
 	 */
 	synchronize_net();
-	list_for_each_entry_safe(peer, tmp, dead, peer_list) {
-		list_del_init(&peer->peer_list);
+	list_for_each_entry(peer, dead, peer_list) {
 		wg_timers_stop(peer);
 		wg_send_stop_peer(peer);
+		flush_work(&peer->work);
+	}
+	if (wg->crypt_wq)
+		flush_workqueue(wg->crypt_wq);
+	list_for_each_entry_safe(peer, tmp, dead, peer_list) {
+		list_del_init(&peer->peer_list);
+		wg_peer_purge_packets(peer);
 		wg_peer_put(peer);
 	}
 }

@@ -29,6 +29,7 @@
 
 #include "cookie.h"
 #include "noise.h"
+#include "queueing.h"
 #include "socket.h"
 #include "timers.h"
 
@@ -77,6 +78,15 @@ struct wg_peer {
 	unsigned long control;		/* enum wg_control_bits */
 	u64 last_sent_handshake;	/* coarse boottime, ns */
 
+	/* The data path; see queueing.h. */
+	struct wg_mpsc_queue tx_queue;
+	struct wg_mpsc_queue rx_queue;
+	struct wg_ordered_list tx_ordered;
+	struct wg_ordered_list rx_ordered;
+	struct work_struct work;	/* consumer of both queues */
+	struct list_head napi_node;	/* its NAPI instance's ready list */
+	u16 napi_index;
+
 	u64 rx_bytes, tx_bytes;
 	struct timespec64 walltime_last_handshake;
 	u16 persistent_keepalive_interval;
@@ -90,12 +100,8 @@ struct wg_peer {
  */
 enum {
 	WG_PEER_SIZE_BUDGET = 832,
-	/*
-	 * Kept free for the data path: two MPSC queues with their stubs and
-	 * bounds, the staged-packet list and the link into a shared NAPI
-	 * instance.  Whoever adds them lowers this by as much.
-	 */
-	WG_PEER_SIZE_RESERVED = 160,
+	/* Kept free for what is still to come; whoever adds it lowers it. */
+	WG_PEER_SIZE_RESERVED = 0,
 };
 
 int wg_peer_cache_init(void);
@@ -123,5 +129,15 @@ static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
 	return peer;
 }
 void wg_peer_put(struct wg_peer *peer);
+
+/*
+ * Runs the peer's work, the consumer of its queues, once more: after every
+ * completed enqueue and every finished crypto operation.  Never after the
+ * peer's removal (is_dead is tested in an RCU section that removal waits
+ * for before it flushes the work).
+ */
+void wg_peer_kick(struct wg_peer *peer);
+/* Drops every packet the peer holds; its work and workers are idle. */
+void wg_peer_purge_packets(struct wg_peer *peer);
 
 #endif /* _WG_PEER_H */

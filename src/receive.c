@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The receive side (see receive.h).  Data messages other than keepalives
- * are dropped and counted until the data path joins.
+ * The receive side (see receive.h and the data path in queueing.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <crypto/chacha20poly1305.h>
 #include <linux/cpumask.h>
 #include <linux/percpu.h>
+#include <linux/scatterlist.h>
+#include <net/gro.h>
+#include <net/ip.h>
 #include <linux/skbuff.h>
 #include <linux/udp.h>
 #include <linux/workqueue.h>
@@ -18,6 +20,7 @@
 #include "messages.h"
 #include "noise.h"
 #include "peer.h"
+#include "queueing.h"
 #include "ratelimiter.h"
 #include "receive.h"
 #include "send.h"
@@ -160,20 +163,15 @@ static void wg_receive_queue_handshake(struct wg_device *wg,
 }
 
 /*
- * Keepalives: authenticated, checked against replay, then consumed.  The
- * replay window wants a single consumer; until the data path provides the
- * ordered receive stage, the keypairs lock serialises it.
+ * A data message, from the UDP hook on any CPU: find its session, then
+ * queue it on the peer (multi-producer side of peer->rx_queue).
  */
 static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 {
 	struct wg_message_data *header = (void *)skb->data;
 	struct wg_noise_keypair *keypair = NULL;
 	struct wg_index_entry *entry;
-	struct wg_endpoint endpoint;
 	struct wg_peer *peer = NULL;
-	unsigned int len = skb->len;
-	bool fresh;
-	u64 nonce;
 
 	rcu_read_lock_bh();
 	entry = wg_index_table_lookup(wg, WG_INDEX_KEYPAIR,
@@ -185,50 +183,285 @@ static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 	rcu_read_unlock_bh();
 	if (unlikely(!keypair)) {
 		atomic64_inc(&wg->stats.rx_no_keypair);
-		goto out;
+		DEV_STATS_INC(wg->dev, rx_dropped);
+		goto err;
 	}
+	WG_PACKET_CB(skb)->keypair = keypair;
+	WG_PACKET_CB(skb)->nonce = le64_to_cpu(get_unaligned(&header->counter));
+	if (unlikely(!wg_mpsc_enqueue_bounded(&peer->rx_queue, skb,
+					      WG_MAX_QUEUED_PACKETS))) {
+		atomic64_inc(&wg->stats.rx_queue_full);
+		DEV_STATS_INC(wg->dev, rx_dropped);
+		wg_noise_keypair_put(keypair);
+		goto err;
+	}
+	wg_peer_kick(peer);
+	wg_peer_put(peer);
+	return;
 
-	nonce = le64_to_cpu(get_unaligned(&header->counter));
+err:
+	wg_peer_put(peer);
+	kfree_skb(skb);
+}
+
+/* Data: receive (see the data path in queueing.h). */
+
+/* Decrypts one datagram in place; leaves skb->data at the plaintext. */
+static bool wg_receive_decrypt(struct sk_buff *skb, u64 nonce,
+			       struct wg_noise_keypair *keypair)
+{
+	struct scatterlist sg[MAX_SKB_FRAGS + 8];
+	struct sk_buff *trailer;
+	unsigned int len;
+	int num_frags;
+
 	if (unlikely(!READ_ONCE(keypair->receiving.is_valid) ||
 		     wg_birthdate_has_expired(keypair->receiving.birthdate,
 					      WG_REJECT_AFTER_TIME) ||
-		     nonce >= WG_REJECT_AFTER_MESSAGES)) {
-		atomic64_inc(&wg->stats.rx_no_keypair);
-		goto out;
+		     nonce >= WG_REJECT_AFTER_MESSAGES))
+		return false;
+	len = skb->len - WG_DATA_HEADER_LEN;
+	num_frags = skb_cow_data(skb, 0, &trailer);
+	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
+		return false;
+	sg_init_table(sg, num_frags);
+	if (skb_to_sgvec(skb, sg, WG_DATA_HEADER_LEN, len) <= 0)
+		return false;
+	/* Unlike encryption, the length given here includes the tag. */
+	if (!chacha20poly1305_decrypt_sg_inplace(sg, len, NULL, 0, nonce,
+						 keypair->receiving.key))
+		return false;
+	/* The outer headers stay reachable for roaming: only data moves. */
+	__skb_pull(skb, WG_DATA_HEADER_LEN);
+	return !pskb_trim(skb, len - NOISE_AUTHTAG_LEN);
+}
+
+/*
+ * Makes sure the peer's NAPI instance polls after a packet of the peer
+ * finished; see the liveness invariant in queueing.h.
+ */
+static void wg_receive_kick_napi(struct wg_peer *peer)
+{
+	struct wg_device *wg = peer->device;
+	struct wg_napi *wn = &wg->napis[peer->napi_index];
+
+	if (!test_and_set_bit(WG_PEER_RX_READY, &peer->control)) {
+		wg_peer_get(peer);
+		spin_lock_bh(&wn->lock);
+		list_add_tail(&peer->napi_node, &wn->ready);
+		spin_unlock_bh(&wn->lock);
 	}
-	if (len != WG_MESSAGE_MINIMUM_LEN) {
-		atomic64_inc(&wg->stats.rx_data_unsupported);
-		goto out;
+	local_bh_disable();
+	napi_schedule(&wn->napi);
+	local_bh_enable();
+}
+
+/* Per-CPU decryption worker: any packet, any peer, in parallel. */
+void wg_receive_decrypt_work(struct work_struct *work)
+{
+	struct wg_crypt_worker *worker =
+		container_of(work, struct wg_crypt_worker, work);
+	struct sk_buff *skb;
+
+	while ((skb = ptr_ring_consume_bh(&worker->ring))) {
+		struct wg_packet_cb *cb = WG_PACKET_CB(skb);
+		struct wg_peer *peer = wg_peer_get(cb->keypair->entry.peer);
+		bool ok = wg_receive_decrypt(skb, cb->nonce, cb->keypair);
+
+		wg_packet_set_state(skb, ok ? WG_PACKET_DONE : WG_PACKET_DEAD);
+		wg_receive_kick_napi(peer);
+		wg_peer_put(peer);
+		cond_resched();
 	}
-	if (unlikely(!chacha20poly1305_decrypt(header->encrypted_data,
-					       header->encrypted_data,
-					       NOISE_AUTHTAG_LEN, NULL, 0,
-					       nonce,
-					       keypair->receiving.key))) {
-		atomic64_inc(&wg->stats.rx_bad_mac);
-		goto out;
+}
+
+/* Single consumer of peer->rx_queue (the peer's work). */
+void wg_receive_dispatch(struct wg_peer *peer)
+{
+	struct wg_device *wg = peer->device;
+	unsigned int consumed = 0;
+	struct sk_buff *skb;
+
+	while ((skb = wg_mpsc_dequeue(&peer->rx_queue))) {
+		++consumed;
+		atomic_set(&WG_PACKET_CB(skb)->state, WG_PACKET_QUEUED);
+		wg_ordered_list_append(&peer->rx_ordered, skb);
+		if (unlikely(!wg_crypt_dispatch(wg, wg->decrypt_workers, skb))) {
+			wg_packet_set_state(skb, WG_PACKET_DEAD);
+			wg_receive_kick_napi(peer);
+		}
 	}
-	spin_lock_bh(&peer->keypairs.lock);
-	fresh = wg_replay_window_check(&keypair->receiving_window, nonce);
-	spin_unlock_bh(&peer->keypairs.lock);
-	if (unlikely(!fresh)) {
-		atomic64_inc(&wg->stats.rx_replay);
-		goto out;
+	wg_mpsc_consumed(&peer->rx_queue, consumed);
+}
+
+/* The inner packet's length from its own header; 0 when malformed. */
+static unsigned int wg_receive_inner_len(struct sk_buff *skb)
+{
+	if (skb->len >= sizeof(struct iphdr) && ip_hdr(skb)->version == 4) {
+		skb->protocol = htons(ETH_P_IP);
+		return ntohs(ip_hdr(skb)->tot_len) >= sizeof(struct iphdr) ?
+		       ntohs(ip_hdr(skb)->tot_len) : 0;
 	}
+	if (skb->len >= sizeof(struct ipv6hdr) &&
+	    ipv6_hdr(skb)->version == 6) {
+		skb->protocol = htons(ETH_P_IPV6);
+		return ntohs(ipv6_hdr(skb)->payload_len) +
+		       sizeof(struct ipv6hdr);
+	}
+	return 0;
+}
+
+/*
+ * One authenticated, fresh packet of @peer, in order: roaming, timers,
+ * then, unless it is a keepalive, the inner packet's checks and GRO.
+ */
+static void wg_receive_deliver(struct wg_peer *peer,
+			       struct wg_noise_keypair *keypair,
+			       struct sk_buff *skb, struct napi_struct *napi)
+{
+	struct wg_device *wg = peer->device;
+	struct net_device *dev = wg->dev;
+	struct wg_endpoint endpoint;
+	struct wg_peer *routed;
+	unsigned int len;
 
 	if (!wg_socket_endpoint_from_skb(&endpoint, skb))
 		wg_socket_update_peer_endpoint(peer, &endpoint);
-	peer->rx_bytes += len;
-	if (wg_noise_keypair_received_with(&peer->keypairs, keypair))
+	if (unlikely(wg_noise_keypair_received_with(&peer->keypairs,
+						    keypair))) {
+		/* The responder's session is confirmed: send what waited. */
 		wg_timers_on_handshake_complete(peer);
+		wg_peer_kick(peer);
+	}
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
-	net_dbg_ratelimited("%s: received keepalive from peer %llu\n",
-			    wg->dev->name, peer->internal_id);
-out:
-	wg_noise_keypair_put(keypair);
-	wg_peer_put(peer);
+	peer->rx_bytes += skb->len + WG_MESSAGE_MINIMUM_LEN;
+
+	if (!skb->len) {
+		net_dbg_ratelimited("%s: received keepalive from peer %llu\n",
+				    dev->name, peer->internal_id);
+		consume_skb(skb);
+		return;
+	}
+	wg_timers_on_data_received(peer);
+
+	skb_reset_network_header(skb);
+	if (unlikely(!pskb_may_pull(skb, sizeof(struct iphdr)) ||
+		     (ip_hdr(skb)->version == 6 &&
+		      !pskb_may_pull(skb, sizeof(struct ipv6hdr)))))
+		goto invalid;
+	len = wg_receive_inner_len(skb);
+	if (unlikely(!len || len > skb->len || pskb_trim(skb, len)))
+		goto invalid;
+
+	rcu_read_lock_bh();
+	routed = wg_allowedips_lookup_src(&wg->peer_allowedips, skb);
+	rcu_read_unlock_bh();
+	if (unlikely(routed != peer)) {
+		atomic64_inc(&wg->stats.rx_allowedips_mismatch);
+		DEV_STATS_INC(dev, rx_errors);
+		DEV_STATS_INC(dev, rx_frame_errors);
+		net_dbg_ratelimited("%s: peer %llu sent a packet from outside its allowed IPs\n",
+				    dev->name, peer->internal_id);
+		kfree_skb(skb);
+		return;
+	}
+
+	skb_scrub_packet(skb, true);
+	skb->dev = dev;
+	skb->pkt_type = PACKET_HOST;
+	skb_reset_mac_header(skb);
+	skb_reset_transport_header(skb);
+	skb_probe_transport_header(skb);
+	/* Authenticated end to end: no checksum needs checking again. */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = ~0;
+	dev_sw_netstats_rx_add(dev, len);
+	napi_gro_receive(napi, skb);
+	return;
+
+invalid:
+	DEV_STATS_INC(dev, rx_errors);
+	DEV_STATS_INC(dev, rx_length_errors);
 	kfree_skb(skb);
+}
+
+/*
+ * Delivers up to @budget finished packets of @peer, in order.  Only the
+ * peer's NAPI instance calls this, so the replay window has one consumer.
+ */
+static int wg_receive_peer(struct wg_peer *peer, struct napi_struct *napi,
+			   int budget)
+{
+	struct wg_device *wg = peer->device;
+	struct sk_buff *skb;
+	int done = 0;
+
+	while (done < budget &&
+	       (skb = wg_ordered_list_pop_finished(&peer->rx_ordered))) {
+		struct wg_packet_cb *cb = WG_PACKET_CB(skb);
+		struct wg_noise_keypair *keypair = cb->keypair;
+
+		++done;
+		if (unlikely(wg_packet_state(skb) != WG_PACKET_DONE)) {
+			atomic64_inc(&wg->stats.rx_bad_mac);
+			DEV_STATS_INC(wg->dev, rx_errors);
+			DEV_STATS_INC(wg->dev, rx_crc_errors);
+			kfree_skb(skb);
+		} else if (unlikely(!wg_replay_window_check(&keypair->receiving_window,
+							     cb->nonce))) {
+			atomic64_inc(&wg->stats.rx_replay);
+			DEV_STATS_INC(wg->dev, rx_errors);
+			DEV_STATS_INC(wg->dev, rx_fifo_errors);
+			kfree_skb(skb);
+		} else {
+			wg_receive_deliver(peer, keypair, skb, napi);
+		}
+		wg_noise_keypair_put(keypair);
+	}
+	return done;
+}
+
+int wg_receive_napi_poll(struct napi_struct *napi, int budget)
+{
+	struct wg_napi *wn = container_of(napi, struct wg_napi, napi);
+	struct wg_peer *peer;
+	int work = 0;
+
+	while (work < budget) {
+		spin_lock_bh(&wn->lock);
+		peer = list_first_entry_or_null(&wn->ready, struct wg_peer,
+						napi_node);
+		if (peer)
+			list_del_init(&peer->napi_node);
+		spin_unlock_bh(&wn->lock);
+		if (!peer)
+			break;
+
+		work += wg_receive_peer(peer, napi, budget - work);
+		/*
+		 * Off the list, and unless its head is finished, not ready:
+		 * clear first, then look (the liveness invariant).
+		 */
+		clear_bit(WG_PEER_RX_READY, &peer->control);
+		smp_mb__after_atomic();
+		if (wg_ordered_list_head_finished(&peer->rx_ordered) &&
+		    !test_and_set_bit(WG_PEER_RX_READY, &peer->control)) {
+			spin_lock_bh(&wn->lock);
+			list_add_tail(&peer->napi_node, &wn->ready);
+			spin_unlock_bh(&wn->lock);
+			continue;	/* the list keeps our reference */
+		}
+		wg_peer_put(peer);
+	}
+	if (work < budget && napi_complete_done(napi, work)) {
+		/* A peer queued as we completed must not wait. */
+		spin_lock_bh(&wn->lock);
+		if (!list_empty(&wn->ready))
+			napi_schedule(napi);
+		spin_unlock_bh(&wn->lock);
+	}
+	return work;
 }
 
 /* The message type, once its length is right for the type. */
@@ -276,7 +509,7 @@ int wg_receive(struct sock *sk, struct sk_buff *skb)
 		wg_receive_queue_handshake(wg, skb);
 		return 0;
 	case WG_MESSAGE_DATA:
-		if (unlikely(!pskb_may_pull(skb, WG_MESSAGE_MINIMUM_LEN)))
+		if (unlikely(!pskb_may_pull(skb, WG_DATA_HEADER_LEN)))
 			goto invalid;
 		wg_receive_data(wg, skb);
 		return 0;

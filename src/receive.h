@@ -12,6 +12,7 @@
 #define _WG_RECEIVE_H
 
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 struct sk_buff;
 struct sock;
@@ -30,5 +31,13 @@ void wg_receive_stop(struct wg_device *wg);
 
 /* The UDP encapsulation hook; always consumes @skb and returns 0. */
 int wg_receive(struct sock *sk, struct sk_buff *skb);
+
+struct wg_peer;
+struct napi_struct;
+/* The peer's work, single consumer of peer->rx_queue. */
+void wg_receive_dispatch(struct wg_peer *peer);
+/* The decryption workers' function and the NAPI poll. */
+void wg_receive_decrypt_work(struct work_struct *work);
+int wg_receive_napi_poll(struct napi_struct *napi, int budget);
 
 #endif /* _WG_RECEIVE_H */

@@ -1,19 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Handshake and keepalive transmission (see send.h).  Data packets join
- * with the data path.
+ * Transmission: handshake messages, keepalives and the data path's
+ * transmit side (see send.h and queueing.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <crypto/chacha20poly1305.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
+#include <net/dst_metadata.h>
+#include <net/icmp.h>
+#include <net/ip_tunnels.h>
+#include <net/ipv6.h>
 
 #include "cookie.h"
 #include "device.h"
 #include "messages.h"
 #include "noise.h"
 #include "peer.h"
+#include "queueing.h"
+#include "receive.h"
 #include "send.h"
 #include "socket.h"
 #include "timers.h"
@@ -138,11 +149,157 @@ void wg_send_cookie_reply(struct wg_device *wg, struct sk_buff *in_skb)
 	atomic64_inc(&wg->stats.cookie_replies_sent);
 }
 
+/* Data: transmit (see the data path in queueing.h). */
+
+enum {
+	WG_MESSAGE_PADDING_MULTIPLE = 16,
+	/* Room for the data header and every outer header. */
+	WG_DATA_HEADROOM = LL_MAX_HEADER + sizeof(struct ipv6hdr) +
+			   sizeof(struct udphdr) + WG_DATA_HEADER_LEN,
+};
+
+/* The packet is IPv4 or IPv6, and says so in skb->protocol. */
+static bool wg_check_packet_protocol(struct sk_buff *skb)
+{
+	__be16 real = ip_tunnel_parse_protocol(skb);
+
+	return real && skb->protocol == real;
+}
+
+/* No peer for a destination: tell the sender, as a router would. */
+static void wg_send_unreachable(struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IP))
+		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+	else if (skb->protocol == htons(ETH_P_IPV6))
+		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH,
+				0);
+}
+
+/* Padding hides lengths in 16-byte steps, but never past the MTU. */
+static unsigned int wg_send_padded_len(unsigned int len, unsigned int mtu)
+{
+	unsigned int padded = ALIGN(len, WG_MESSAGE_PADDING_MULTIPLE);
+
+	return min(padded, max(len, mtu));
+}
+
+/* Encrypts one segment in place into a whole data message. */
+static bool wg_send_encrypt_segment(struct sk_buff *skb, u64 nonce,
+				    struct wg_noise_keypair *keypair, u32 mtu)
+{
+	struct scatterlist sg[MAX_SKB_FRAGS + 8];
+	unsigned int plaintext_len, padding_len;
+	struct wg_message_data *header;
+	struct sk_buff *trailer;
+	int num_frags;
+
+	/* The checksum is ours to finish, here, in parallel. */
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		return false;
+	plaintext_len = skb->len;
+	padding_len = wg_send_padded_len(plaintext_len, mtu) - plaintext_len;
+
+	if (unlikely(skb_cow_head(skb, WG_DATA_HEADER_LEN)))
+		return false;
+	num_frags = skb_cow_data(skb, padding_len + NOISE_AUTHTAG_LEN,
+				 &trailer);
+	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
+		return false;
+	memset(pskb_put(skb, trailer, padding_len + NOISE_AUTHTAG_LEN), 0,
+	       padding_len);
+
+	header = skb_push(skb, sizeof(*header));
+	header->header.type = cpu_to_le32(WG_MESSAGE_DATA);
+	header->receiver_index = keypair->remote_index;
+	header->counter = cpu_to_le64(nonce);
+
+	sg_init_table(sg, num_frags);
+	if (skb_to_sgvec(skb, sg, sizeof(*header),
+			 plaintext_len + padding_len + NOISE_AUTHTAG_LEN) <= 0)
+		return false;
+	return chacha20poly1305_encrypt_sg_inplace(sg,
+						   plaintext_len + padding_len,
+						   NULL, 0, nonce,
+						   keypair->sending.key);
+}
+
+/* Per-CPU encryption worker: any node, any peer, in parallel. */
+void wg_send_encrypt_work(struct work_struct *work)
+{
+	struct wg_crypt_worker *worker =
+		container_of(work, struct wg_crypt_worker, work);
+	struct sk_buff *first, *skb, *next;
+
+	while ((first = ptr_ring_consume_bh(&worker->ring))) {
+		struct wg_packet_cb *cb = WG_PACKET_CB(first);
+		enum wg_packet_state state = WG_PACKET_DONE;
+		struct wg_peer *peer;
+		u64 nonce = cb->nonce;
+
+		skb_list_walk_safe(first, skb, next) {
+			if (unlikely(!wg_send_encrypt_segment(skb, nonce++,
+							      cb->keypair,
+							      cb->mtu))) {
+				state = WG_PACKET_DEAD;
+				break;
+			}
+		}
+		/* Once published, the node may be sent and freed at once. */
+		peer = wg_peer_get(cb->keypair->entry.peer);
+		wg_packet_set_state(first, state);
+		wg_peer_kick(peer);
+		wg_peer_put(peer);
+		cond_resched();
+	}
+}
+
 /*
- * A keypair may send while it is valid, younger than REJECT_AFTER_TIME and
- * below REJECT_AFTER_MESSAGES.  Takes a nonce; U64_MAX when it may not.
+ * The ordered stage: sends the finished nodes at the head of the peer's
+ * list, in nonce order.  Peer work only.
  */
-static u64 wg_send_take_nonce(struct wg_noise_keypair *keypair)
+static void wg_send_flush(struct wg_peer *peer)
+{
+	struct wg_device *wg = peer->device;
+	struct sk_buff *first, *skb, *next;
+	unsigned int packets = 0, bytes = 0;
+	bool data = false;
+
+	while ((first = wg_ordered_list_pop_finished(&peer->tx_ordered))) {
+		struct wg_packet_cb *cb = WG_PACKET_CB(first);
+		struct wg_noise_keypair *keypair = cb->keypair;
+		u8 ds = cb->ds;
+
+		if (unlikely(wg_packet_state(first) != WG_PACKET_DONE)) {
+			DEV_STATS_INC(wg->dev, tx_errors);
+			kfree_skb_list(first);
+			wg_noise_keypair_put(keypair);
+			continue;
+		}
+		packets += cb->segs;
+		bytes += cb->inner_len;
+		data |= cb->inner_len != 0;
+		skb_list_walk_safe(first, skb, next) {
+			skb_mark_not_on_list(skb);
+			wg_socket_send_skb(peer, skb, ds);
+		}
+		wg_noise_keypair_put(keypair);
+	}
+	if (!packets)
+		return;
+	dev_sw_netstats_tx_add(wg->dev, packets, bytes);
+	if (data)
+		wg_timers_on_data_sent(peer);
+	wg_timers_on_authenticated_sent(peer);
+	wg_timers_on_authenticated_traversal(peer);
+}
+
+/*
+ * A keypair may send while valid, younger than REJECT_AFTER_TIME and short
+ * of REJECT_AFTER_MESSAGES.  Reserves @count nonces, or returns U64_MAX.
+ */
+static u64 wg_send_take_nonces(struct wg_noise_keypair *keypair,
+			       unsigned int count)
 {
 	u64 nonce;
 
@@ -150,8 +307,8 @@ static u64 wg_send_take_nonce(struct wg_noise_keypair *keypair)
 		     wg_birthdate_has_expired(keypair->sending.birthdate,
 					      WG_REJECT_AFTER_TIME)))
 		return U64_MAX;
-	nonce = atomic64_inc_return(&keypair->sending_counter) - 1;
-	if (unlikely(nonce >= WG_REJECT_AFTER_MESSAGES)) {
+	nonce = atomic64_add_return(count, &keypair->sending_counter) - count;
+	if (unlikely(nonce + count > WG_REJECT_AFTER_MESSAGES)) {
 		WRITE_ONCE(keypair->sending.is_valid, false);
 		return U64_MAX;
 	}
@@ -167,53 +324,164 @@ static bool wg_send_should_rekey(struct wg_noise_keypair *keypair, u64 nonce)
 					 WG_REKEY_AFTER_TIME));
 }
 
-void wg_send_keepalive(struct wg_peer *peer)
+/*
+ * Single consumer of peer->tx_queue: nonces in queue order, then off to
+ * the crypto workers.  Without a usable session the packets stay queued
+ * (the queue's bound is their bound) and a handshake starts.
+ */
+static void wg_send_dispatch(struct wg_peer *peer)
 {
+	struct wg_device *wg = peer->device;
 	struct wg_noise_keypair *keypair;
-	struct wg_message_data *header;
-	struct sk_buff *skb;
-	u8 *tag;
-	u64 nonce;
+	unsigned int consumed = 0;
+	bool rekey = false;
+	struct sk_buff *first;
 
+	if (!wg_mpsc_peek(&peer->tx_queue))
+		return;
 	rcu_read_lock_bh();
 	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
 	keypair = keypair ? wg_noise_keypair_get(keypair) : NULL;
 	rcu_read_unlock_bh();
-	if (!keypair) {
+
+	while ((first = wg_mpsc_peek(&peer->tx_queue))) {
+		struct wg_packet_cb *cb = WG_PACKET_CB(first);
+		u64 nonce = keypair ? wg_send_take_nonces(keypair, cb->segs) :
+				      U64_MAX;
+
+		if (nonce == U64_MAX) {
+			rekey = true;
+			break;
+		}
+		wg_mpsc_dequeue(&peer->tx_queue);
+		++consumed;
+		cb->nonce = nonce;
+		cb->keypair = wg_noise_keypair_get(keypair);
+		atomic_set(&cb->state, WG_PACKET_QUEUED);
+		wg_ordered_list_append(&peer->tx_ordered, first);
+		if (unlikely(!wg_crypt_dispatch(wg, wg->encrypt_workers,
+						first)))
+			wg_packet_set_state(first, WG_PACKET_DEAD);
+		rekey |= wg_send_should_rekey(keypair, nonce + cb->segs);
+	}
+	wg_mpsc_consumed(&peer->tx_queue, consumed);
+	if (rekey)
 		wg_send_handshake_initiation(peer, false);
+	wg_noise_keypair_put(keypair);
+}
+
+/*
+ * The peer's work: the single consumer of both its queues and its
+ * ordered transmit stage.  Everything that completes an enqueue or a
+ * crypto operation for the peer queues it again (wg_peer_kick), and a
+ * work queued while running runs once more, so nothing is stranded.
+ */
+void wg_send_peer_work(struct work_struct *work)
+{
+	struct wg_peer *peer = container_of(work, struct wg_peer, work);
+
+	wg_send_flush(peer);
+	wg_send_dispatch(peer);
+	wg_receive_dispatch(peer);
+	wg_send_flush(peer);
+}
+
+/* ndo_start_xmit: routes, segments and queues; never blocks. */
+netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
+{
+	struct net_device *dev = wg->dev;
+	struct sk_buff *segs, *seg, *next;
+	unsigned int segs_count = 0, inner_len = 0;
+	struct wg_peer *peer;
+	u32 mtu;
+
+	if (unlikely(!wg_check_packet_protocol(skb))) {
+		atomic64_inc(&wg->stats.tx_bad_protocol);
+		goto err;
+	}
+	rcu_read_lock_bh();
+	peer = wg_peer_get_maybe_zero(wg_allowedips_lookup_dst(&wg->peer_allowedips,
+							       skb));
+	rcu_read_unlock_bh();
+	if (unlikely(!peer)) {
+		atomic64_inc(&wg->stats.tx_no_peer);
+		net_dbg_ratelimited("%s: no peer for this destination\n",
+				    dev->name);
+		wg_send_unreachable(skb);
+		goto err;
+	}
+	if (unlikely(!READ_ONCE(peer->endpoint.addr.sa_family))) {
+		atomic64_inc(&wg->stats.tx_no_endpoint);
+		net_dbg_ratelimited("%s: peer %llu has no endpoint\n",
+				    dev->name, peer->internal_id);
+		wg_send_unreachable(skb);
+		goto err_put_peer;
+	}
+
+	mtu = skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
+	if (skb_is_gso(skb)) {
+		segs = skb_gso_segment(skb, 0);
+		if (IS_ERR_OR_NULL(segs))
+			goto err_put_peer;
+		consume_skb(skb);
+		skb = segs;
+	} else {
+		skb_mark_not_on_list(skb);
+	}
+	skb_list_walk_safe(skb, seg, next) {
+		/* Outer ECN follows the inner packet's. */
+		WG_PACKET_CB(skb)->ds = ip_tunnel_ecn_encap(0, ip_hdr(seg), seg);
+		skb_dst_drop(seg);
+		++segs_count;
+		inner_len += seg->len;
+	}
+	WG_PACKET_CB(skb)->mtu = mtu;
+	WG_PACKET_CB(skb)->segs = segs_count;
+	WG_PACKET_CB(skb)->inner_len = inner_len;
+
+	if (unlikely(!wg_mpsc_enqueue_bounded(&peer->tx_queue, skb,
+					      WG_MAX_QUEUED_PACKETS))) {
+		atomic64_inc(&wg->stats.tx_queue_full);
+		DEV_STATS_ADD(dev, tx_dropped, segs_count);
+		kfree_skb_list(skb);
+		goto out_put_peer;
+	}
+	wg_peer_kick(peer);
+out_put_peer:
+	wg_peer_put(peer);
+	return NETDEV_TX_OK;
+
+err_put_peer:
+	wg_peer_put(peer);
+err:
+	DEV_STATS_INC(dev, tx_errors);
+	kfree_skb(skb);
+	return NETDEV_TX_OK;
+}
+
+/*
+ * Keepalive: an empty packet through the same queue, so its nonce stays
+ * in order with the data around it.
+ */
+void wg_send_keepalive(struct wg_peer *peer)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(WG_DATA_HEADROOM + WG_MESSAGE_MINIMUM_LEN, GFP_ATOMIC);
+	if (unlikely(!skb))
+		return;
+	skb_reserve(skb, WG_DATA_HEADROOM);
+	skb->dev = peer->device->dev;
+	WG_PACKET_CB(skb)->mtu = peer->device->dev->mtu;
+	WG_PACKET_CB(skb)->segs = 1;
+	WG_PACKET_CB(skb)->inner_len = 0;
+	WG_PACKET_CB(skb)->ds = 0;
+	if (unlikely(!wg_mpsc_enqueue_bounded(&peer->tx_queue, skb,
+					      WG_MAX_QUEUED_PACKETS))) {
+		kfree_skb(skb);
 		return;
 	}
-	nonce = wg_send_take_nonce(keypair);
-	if (nonce == U64_MAX) {
-		wg_send_handshake_initiation(peer, false);
-		goto out;
-	}
-
-	skb = alloc_skb(LL_MAX_HEADER + sizeof(struct ipv6hdr) +
-			sizeof(struct udphdr) + WG_MESSAGE_MINIMUM_LEN,
-			GFP_ATOMIC);
-	if (unlikely(!skb))
-		goto out;
-	skb_reserve(skb, LL_MAX_HEADER + sizeof(struct ipv6hdr) +
-			 sizeof(struct udphdr));
-	header = skb_put(skb, sizeof(*header));
-	header->header.type = cpu_to_le32(WG_MESSAGE_DATA);
-	header->receiver_index = keypair->remote_index;
-	header->counter = cpu_to_le64(nonce);
-	/* An empty plaintext: the message is its Poly1305 tag alone. */
-	tag = skb_put(skb, NOISE_AUTHTAG_LEN);
-	chacha20poly1305_encrypt(tag, tag, 0, NULL, 0, nonce,
-				 keypair->sending.key);
-
-	net_dbg_ratelimited("%s: sending keepalive to peer %llu (%pISpfsc)\n",
-			    peer->device->dev->name, peer->internal_id,
-			    &peer->endpoint.addr);
-	if (!wg_socket_send_skb(peer, skb, 0)) {
-		wg_timers_on_authenticated_sent(peer);
-		wg_timers_on_authenticated_traversal(peer);
-	}
-	if (unlikely(wg_send_should_rekey(keypair, nonce)))
-		wg_send_handshake_initiation(peer, false);
-out:
-	wg_noise_keypair_put(keypair);
+	net_dbg_ratelimited("%s: sending keepalive to peer %llu\n",
+			    peer->device->dev->name, peer->internal_id);
+	wg_peer_kick(peer);
 }

@@ -7,6 +7,7 @@
 #ifndef _WG_SEND_H
 #define _WG_SEND_H
 
+#include <linux/netdevice.h>
 #include <linux/types.h>
 
 struct sk_buff;
@@ -16,6 +17,7 @@ struct wg_peer;
 enum wg_control_bits {
 	WG_CONTROL_INITIATE,		/* send a handshake initiation */
 	WG_CONTROL_ZERO_KEYS,		/* forget every session and handshake */
+	WG_PEER_RX_READY,		/* on its NAPI instance's ready list */
 };
 
 void wg_send_init_peer(struct wg_peer *peer);
@@ -30,6 +32,12 @@ void wg_send_handshake_response(struct wg_peer *peer);
 void wg_send_cookie_reply(struct wg_device *wg, struct sk_buff *in_skb);
 /* Any context: an empty data message on the current session. */
 void wg_send_keepalive(struct wg_peer *peer);
+/* ndo_start_xmit. */
+netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb);
+/* The peer's work: consumer of its queues, its ordered transmit stage. */
+void wg_send_peer_work(struct work_struct *work);
+/* The encryption workers' function. */
+void wg_send_encrypt_work(struct work_struct *work);
 /* Timer context: schedules wiping of every key of @peer. */
 void wg_send_queue_zero_key_material(struct wg_peer *peer);
 

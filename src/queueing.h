@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The per-peer packet queues of the data path: intrusive FIFOs of sk_buffs
+ * with any number of producers and one consumer, after Dmitry Vyukov's
+ * node-based MPSC queue, plus a soft bound on what a peer may have queued.
+ * queueing.c explains the ordering and the bound.
+ *
+ * Contract, in short:
+ *  - producers may run anywhere, concurrently; they never block or loop;
+ *  - one consumer at a time per queue (the peer's work item);
+ *  - every producer schedules the consumer after its enqueue returns, and
+ *    a consumer that stops before dequeue returns NULL (budget spent, no
+ *    keypair yet) arranges its own next run: then nothing is stranded;
+ *  - the queue is serializable but not linearizable: the consumer may see
+ *    it empty, or cut short, while a producer is between its two steps;
+ *  - the queue links through skb->prev and only through it: ->next stays
+ *    the caller's, e.g. the segment list of a GSO skb.  Enqueue overwrites
+ *    ->prev (skb_segment() leaves the list's tail there); dequeue hands the
+ *    skb back with ->prev NULL.  A peeked skb is still queued: leave its
+ *    ->prev alone.
+ *
+ * Lifetime: wg_mpsc_init() before the queue is reachable by any producer
+ * (before the peer is published).  The queue holds no reference and
+ * allocates nothing; whoever tears it down first stops the producers, then
+ * dequeues and frees what is left.
+ */
+#ifndef _WG_QUEUEING_H
+#define _WG_QUEUEING_H
+
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/ptr_ring.h>
+#include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+enum wg_queueing_limits {
+	/* Packets a peer may have queued, per queue, like the in-tree driver. */
+	WG_MAX_QUEUED_PACKETS = 1024,
+};
+
+/*
+ * The algorithm keeps one node in the queue at all times, the stub, which
+ * carries no packet.  A whole sk_buff would cost over 200 bytes per queue,
+ * so the stub is just the two pointers at the offsets sk_buff has them, and
+ * its address is used as a struct sk_buff *.  Only ->prev is accessed
+ * through that pointer; ->next only places ->prev (queueing.c asserts the
+ * offsets).
+ */
+struct wg_device;
+struct wg_noise_keypair;
+
+struct wg_mpsc_stub {
+	struct sk_buff *next;
+	struct sk_buff *prev;
+};
+
+/*
+ * 40 bytes on 64-bit.  Nodes are linked oldest to newest: node->prev is
+ * the node enqueued after it.
+ */
+struct wg_mpsc_queue {
+	/* The newest node; every producer exchanges it. */
+	struct sk_buff *head;
+	/* The oldest node (maybe the stub); the consumer's alone. */
+	struct sk_buff *tail;
+	struct wg_mpsc_stub stub;
+	/* Bounded enqueues admitted, mod 2^32; producers increment it. */
+	atomic_t enqueued;
+	/* Credits the consumer returned, mod 2^32; only it writes them. */
+	u32 consumed;
+};
+
+void wg_mpsc_init(struct wg_mpsc_queue *q);
+
+/*
+ * Multi-producer: any context, concurrently with other producers and the
+ * consumer.  Unbounded and uncounted: a queue is either fed only by this
+ * or only by wg_mpsc_enqueue_bounded(), never both.
+ */
+void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb);
+
+/*
+ * Multi-producer.  Enqueues @skb and returns true unless about @bound
+ * packets are charged to the queue already: then returns false and @skb
+ * is still the caller's (to drop and count).  Soft: see queueing.c.
+ * A bound of UINT_MAX counts without ever refusing.
+ */
+bool __must_check wg_mpsc_enqueue_bounded(struct wg_mpsc_queue *q,
+					  struct sk_buff *skb,
+					  unsigned int bound);
+
+/*
+ * Single consumer.  The oldest skb, removed, or NULL when the queue is
+ * empty or a producer is between its exchange and its link.
+ */
+struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_queue *q);
+
+/*
+ * Single consumer.  What wg_mpsc_dequeue() would return, left in place;
+ * when it is not NULL, the next dequeue returns that very skb.
+ */
+struct sk_buff *wg_mpsc_peek(struct wg_mpsc_queue *q);
+
+/*
+ * Single consumer.  Returns @n credits of a bounded queue, for skbs it has
+ * dequeued (whatever became of them): once per batch, not per packet.
+ */
+void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n);
+
+/*
+ * The data path around the queues.
+ *
+ * Transmit: ndo_start_xmit, on any CPU, routes a packet to its peer,
+ * segments GSO packets (the segments stay chained on skb->next, one queue
+ * node for the lot) and enqueues the node on peer->tx_queue.  The peer's
+ * work, the queue's single consumer, takes nonces from the current keypair
+ * in queue order, appends the node to the peer's ordered list and hands it
+ * to a per-CPU crypto worker, round robin over the online CPUs.  The worker
+ * encrypts, marks the node done and kicks the peer's work, which sends the
+ * done nodes at the head of the ordered list, in nonce order.
+ *
+ * Receive: the UDP hook finds the keypair by receiver index and enqueues
+ * the datagram on peer->rx_queue.  The peer's work appends it to the
+ * peer's ordered receive list and hands it to a decryption worker.  The
+ * worker marks it done and makes sure the peer's NAPI instance will poll
+ * (below); the poll delivers the done packets at the head of the list, in
+ * arrival order, after the replay and allowed-IPs checks, through GRO.
+ *
+ * NAPI: a device has one napi_struct per possible CPU, not one per peer
+ * (400 bytes each).  A peer is pinned to instance internal_id % count, so
+ * only that instance ever pops its receive list: its packets stay in
+ * order and the replay window keeps a single consumer.
+ *
+ * Liveness invariant: after a decryption completes, the peer's instance
+ * polls at least once more.  The worker publishes "done" (release), then
+ * sets the peer's WG_PEER_RX_READY bit and, if it set it, puts the peer on
+ * the instance's ready list; then it always calls napi_schedule(), which
+ * during a poll in progress marks the instance missed so the core polls
+ * again.  A poll that stops at an unfinished head clears the bit first,
+ * then (full barrier) looks at the head again: either it sees the packet
+ * done, or the worker, which published done before testing the bit, sees
+ * the bit clear and queues the peer again.  A completion cannot fall
+ * between the two.
+ */
+
+enum wg_packet_state {
+	WG_PACKET_QUEUED,	/* in flight to or in a crypto worker */
+	WG_PACKET_DONE,		/* crypto succeeded */
+	WG_PACKET_DEAD,		/* crypto failed or was refused: drop */
+};
+
+/* Lives in skb->cb of the head of a queue node while we own the skb. */
+struct wg_packet_cb {
+	u64 nonce;			/* of the first segment */
+	struct wg_noise_keypair *keypair;	/* one reference per node */
+	struct sk_buff *ordered_next;	/* the peer's ordered list */
+	atomic_t state;			/* enum wg_packet_state */
+	u32 mtu;
+	u32 inner_len;			/* plaintext bytes of all segments */
+	u16 segs;
+	u8 ds;
+};
+
+#define WG_PACKET_CB(skb) ((struct wg_packet_cb *)((skb)->cb))
+
+static inline enum wg_packet_state wg_packet_state(struct sk_buff *skb)
+{
+	return atomic_read_acquire(&WG_PACKET_CB(skb)->state);
+}
+
+static inline void wg_packet_set_state(struct sk_buff *skb,
+				       enum wg_packet_state state)
+{
+	atomic_set_release(&WG_PACKET_CB(skb)->state, state);
+}
+
+/*
+ * A peer's in-flight nodes in queue order.  Transmit: appended and popped
+ * by the peer's work alone.  Receive: appended by the peer's work, popped
+ * by its NAPI instance, so under @lock.
+ */
+struct wg_ordered_list {
+	struct sk_buff *head, *tail;
+	spinlock_t lock;
+};
+
+void wg_ordered_list_init(struct wg_ordered_list *list);
+void wg_ordered_list_append(struct wg_ordered_list *list,
+			    struct sk_buff *skb);
+bool wg_ordered_list_head_finished(struct wg_ordered_list *list);
+/* The head when it is no longer queued (done or dead), popped. */
+struct sk_buff *wg_ordered_list_pop_finished(struct wg_ordered_list *list);
+/* Frees everything; for a peer whose workers are all idle. */
+void wg_ordered_list_purge(struct wg_ordered_list *list);
+
+/* One per CPU per direction per device: a ring and the work draining it. */
+struct wg_crypt_worker {
+	struct ptr_ring ring;
+	struct work_struct work;
+	struct wg_device *wg;
+};
+
+enum { WG_CRYPT_RING_SIZE = 1024 };
+
+struct wg_crypt_worker __percpu *wg_crypt_workers_create(struct wg_device *wg,
+							  work_func_t fn);
+void wg_crypt_workers_destroy(struct wg_crypt_worker __percpu *workers);
+/* Hands @skb to the next CPU's worker; false when its ring is full. */
+bool wg_crypt_dispatch(struct wg_device *wg,
+		       struct wg_crypt_worker __percpu *workers,
+		       struct sk_buff *skb);
+
+/* Frees every queued node; for a peer whose work is idle. */
+void wg_mpsc_purge(struct wg_mpsc_queue *queue);
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+bool wg_queueing_selftest(void);
+#endif
+
+#endif /* _WG_QUEUEING_H */
