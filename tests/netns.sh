@@ -1,0 +1,1031 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Configuration tests for the `wireguard` link kind, driven only through
+# ip(8), wg(8) and, for what wg(8) will not send, raw generic netlink
+# (tests/netns-genl.py).  No handshake, no traffic: every endpoint below is
+# a documentation address nothing ever talks to.  Runs inside the test VM
+# as root (tools/vm.sh), loading $WGMPSC_KO.
+#
+# Topology: one namespace per block, so blocks cannot disturb each other.
+#
+#   wgt-conf   wg0          setconf / showconf / syncconf / addconf
+#   wgt-repl   wg0          replacing and removing peers, update-only
+#   wgt-keys   wg0          private / public / preshared keys
+#   wgt-weird  wg0          low-order and odd public keys
+#   wgt-aips   wg0 wg1      thousands of allowed IPs, host-bit masking
+#   wgt-port   wga wgb wgc  listen ports and their UDP sockets
+#   wgt-mark   wg0          fwmark
+#   wgt-bad    wg0 wgo      bad input leaves the device untouched
+#   wgt-big    wg0          20,000 peers
+#
+#   Moving devices between namespaces (sockets stay where the device was
+#   created):
+#
+#   +- wgt-home ----------------+   ip link set wgm   +- wgt-away ------------+
+#   | UDP :40001/:40002 of wgm  |   netns wgt-away    | wgm (wg show/set here)|
+#   |  (created here)           | ------------------> |  no sockets here      |
+#   +---------------------------+                     +-----------------------+
+#   then wgt-home is deleted while wgm lives on in wgt-away;
+#   wgt-home2 -> wgt-away2 likewise, but wgt-away2 (the device's) is deleted.
+#   wgt-doomed holds three devices and is deleted with them.
+#
+# Finally everything is deleted and the debug build's lifetime log
+# ("wgmpsc: <dev>: <Kind> <n> created|destroyed") must balance.
+#
+# Output is TAP; the exit status is non-zero if any test failed.
+
+set -e
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+. "$HERE/lib.sh"
+
+GENL=$HERE/netns-genl.py
+CONF=$HERE/netns-conf.py
+T=$(mktemp -d /tmp/wgt-netns.XXXXXX)
+MODULE_LOADED=0
+# Checks run by tap_check print TAP diagnostics ("# ...") here.
+exec 3>&1
+
+cleanup() {
+	set +e
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^wgt-/ {print $1}'); do
+		ip netns del "$ns"
+	done
+	if [ "$MODULE_LOADED" = 1 ] && [ -d "/sys/module/$(modinfo -F name "$WGMPSC_KO")" ]; then
+		# Namespace teardown is asynchronous; give it a moment.
+		for _ in $(seq 50); do
+			wg_unload_module 2>/dev/null && break
+			sleep 0.2
+		done
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- helpers -----------------------------------------------------------
+
+# nsx NS CMD...: CMD in namespace NS, failing rather than hanging.
+nsx() {
+	local ns=$1
+	shift
+	timeout 120 ip netns exec "$ns" "$@"
+}
+
+conf() { python3 "$CONF" "$@"; }
+genl() { local ns=$1; shift; nsx "$ns" python3 "$GENL" "$@"; }
+pubkey_new() { wg genkey | wg pubkey; }
+
+# keyfile TEXT: a file holding TEXT, for wg's key-from-file options.
+keyfile() {
+	local f
+	f=$(mktemp "$T/key.XXXXXX")
+	printf '%s\n' "$1" >"$f"
+	echo "$f"
+}
+
+# eq GOT WANT [WHAT]
+eq() {
+	[ "$1" = "$2" ] && return 0
+	printf '%s: expected [%s]\n%s       got [%s]\n' "${3:-value}" "$2" "${3//?/ }" "$1"
+	return 1
+}
+
+# dump NS DEV: `wg show DEV dump`, peers and allowed IPs sorted.
+dump() { nsx "$1" wg show "$2" dump | conf normdump; }
+
+# same_dump NS DEV FILE: the device's normalized dump equals FILE.
+same_dump() {
+	local now
+	now=$(dump "$1" "$2") || return 1
+	diff -u "$3" - <<<"$now"
+}
+
+# expect_dump NS DEV: compares the device with the dump lines on stdin
+# (written unnormalized, tab-separated).
+expect_dump() {
+	local want
+	want=$(conf normdump) || return 1
+	diff -u <(printf '%s\n' "$want") <(dump "$1" "$2")
+}
+
+# peers NS DEV: the device's peer public keys, sorted, one a line.
+peers() { nsx "$1" wg show "$2" peers | sort; }
+
+has_peer() { peers "$1" "$2" | grep -xF -- "$3" >/dev/null; }
+
+# peer_aips NS DEV PUB: that peer's allowed IPs, sorted, space-separated.
+peer_aips() {
+	nsx "$1" wg show "$2" allowed-ips | conf aips |
+		awk -v p="$3" '$1 == p {print $2}' | sort | paste -sd' '
+}
+
+# bound NS PORT FAMILY(4|6): some UDP socket listens on PORT.
+bound() {
+	local out
+	out=$(nsx "$1" ss -Hnlu"$3" "sport = :$2") || return 2
+	[ -n "$out" ]
+}
+
+# bound_both NS PORT / unbound NS PORT: with messages for tap_check.
+bound_both() {
+	bound "$1" "$2" 4 || { echo "no IPv4 UDP socket on :$2 in $1"; return 1; }
+	bound "$1" "$2" 6 || { echo "no IPv6 UDP socket on :$2 in $1"; return 1; }
+}
+
+unbound() {
+	local out
+	out=$(nsx "$1" ss -Hnlu "sport = :$2") || return 2
+	[ -z "$out" ] && return 0
+	echo "still bound in $1:"
+	echo "$out"
+	return 1
+}
+
+# no_carrier NS DEV: the link shows NO-CARRIER.
+no_carrier() {
+	local out
+	out=$(ip -n "$1" link show "$2") || return 1
+	case $out in *NO-CARRIER*) return 0 ;; esac
+	echo "$out"
+	return 1
+}
+
+# fails_with PATTERN CMD...: CMD fails and its stderr matches PATTERN.
+fails_with() {
+	local pat=$1 err
+	shift
+	if err=$("$@" 2>&1 >/dev/null); then
+		echo "succeeded, expected a failure matching '$pat': $*"
+		return 1
+	fi
+	grep -qE -- "$pat" <<<"$err" && return 0
+	echo "failed, but stderr does not match '$pat': $err"
+	return 1
+}
+
+# lifetime_count KIND STATE: lines "wgmpsc: <dev>: KIND <n> STATE" so far.
+lifetime_count() {
+	dmesg | grep -cE "wgmpsc: .*: $1 [0-9]+ $2\$" || true
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.2s until it succeeds.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || { "$@"; return 1; }
+		sleep 0.2
+	done
+}
+
+# run_block FN: runs one block in a subshell with `set -e`, so a failing
+# setup command ends that block with a "not ok" (naming the command) but
+# never the file; tap_check assertions inside never abort.  The TAP
+# counters come back through a file.
+run_block() {
+	local fn=$1 rc t0=$SECONDS
+	set +e
+	(
+		trap 'echo "$TAP_N $TAP_FAILED" >"$T/counters"' EXIT
+		trap 'echo "# $fn: line $LINENO: command failed: $BASH_COMMAND"' ERR
+		set -eE -o pipefail
+		"$fn"
+	)
+	rc=$?
+	set -e
+	read -r TAP_N TAP_FAILED <"$T/counters"
+	[ "$rc" -eq 0 ] || tap_not_ok "$fn: block aborted by a failing setup command (status $rc)"
+	echo "# $fn: $((SECONDS - t0)) s"
+}
+
+# --- setup ------------------------------------------------------------
+
+dmesg -C
+if ! wg_load_module; then
+	tap_not_ok "module loads from '${WGMPSC_KO:-}'"
+	tap_done
+	exit 1
+fi
+MODULE_LOADED=1
+tap_ok "module loads"
+
+# --- blocks -------------------------------------------------------------
+
+# peer_churn_is "C D": C peers created and D destroyed since the counts
+# $created / $destroyed were taken (the caller's locals).
+peer_churn_is() {
+	local now="$(($(lifetime_count Peer created) - created)) $(($(lifetime_count Peer destroyed) - destroyed))"
+	[ "$now" = "$1" ] && return 0
+	echo "created/destroyed since: $now, expected $1"
+	return 1
+}
+
+block_roundtrip() {
+	local ns=wgt-conf priv pub pa pb pc pd pe pf ska skc created destroyed
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	priv=$(wg genkey)
+	pub=$(wg pubkey <<<"$priv")
+	pa=$(pubkey_new); pb=$(pubkey_new); pc=$(pubkey_new)
+	pd=$(pubkey_new); pe=$(pubkey_new); pf=$(pubkey_new)
+	ska=$(wg genpsk); skc=$(wg genpsk)
+	cat >"$T/rt1.conf" <<-EOF
+	[Interface]
+	PrivateKey = $priv
+	ListenPort = 51820
+	FwMark = 0x1234
+
+	[Peer]
+	PublicKey = $pa
+	PresharedKey = $ska
+	Endpoint = 192.0.2.1:51820
+	PersistentKeepalive = 25
+	AllowedIPs = 10.0.0.0/24, 2001:db8:1::/64
+
+	[Peer]
+	PublicKey = $pb
+	Endpoint = [2001:db8::1]:51820
+	AllowedIPs = 10.1.0.1/32, fd00::1/128
+
+	[Peer]
+	PublicKey = $pc
+	PresharedKey = $skc
+	PersistentKeepalive = 65535
+	AllowedIPs = 0.0.0.0/0, ::/0
+
+	[Peer]
+	PublicKey = $pd
+	Endpoint = 198.51.100.7:1
+	EOF
+
+	# setconf applies every field; showconf gives back the same config
+	# and the dump shows each field exactly as configured.
+	tap_check "config: wg setconf applies a 4-peer config" \
+		nsx $ns wg setconf wg0 "$T/rt1.conf"
+	nsx $ns wg showconf wg0 >"$T/rt1.show"
+	tap_check "config: wg showconf equals the setconf input" \
+		diff -u <(conf norm "$T/rt1.conf") <(conf norm "$T/rt1.show")
+	printf '%s\t%s\t%s\t%s\n' "$priv" "$pub" 51820 0x1234 >"$T/rt1.dump"
+	printf '%s\t%s\t%s\t%s\t0\t0\t0\t%s\n' \
+		"$pa" "$ska" 192.0.2.1:51820 10.0.0.0/24,2001:db8:1::/64 25 \
+		"$pb" "(none)" "[2001:db8::1]:51820" 10.1.0.1/32,fd00::1/128 off \
+		"$pc" "$skc" "(none)" 0.0.0.0/0,::/0 65535 \
+		"$pd" "(none)" 198.51.100.7:1 "(none)" off >>"$T/rt1.dump"
+	tap_check "config: wg show dump has every field as configured" \
+		expect_dump $ns wg0 <"$T/rt1.dump"
+
+	# syncconf changes exactly what differs: pd removed, pe added, pb's
+	# allowed IPs replaced; pa, pc and the interface stay as they were.
+	cat >"$T/rt2.conf" <<-EOF
+	[Interface]
+	PrivateKey = $priv
+	ListenPort = 51820
+	FwMark = 0x1234
+
+	[Peer]
+	PublicKey = $pa
+	PresharedKey = $ska
+	Endpoint = 192.0.2.1:51820
+	PersistentKeepalive = 25
+	AllowedIPs = 10.0.0.0/24, 2001:db8:1::/64
+
+	[Peer]
+	PublicKey = $pb
+	Endpoint = [2001:db8::1]:51820
+	AllowedIPs = 10.1.0.2/32, fd00::2/128
+
+	[Peer]
+	PublicKey = $pc
+	PresharedKey = $skc
+	PersistentKeepalive = 65535
+	AllowedIPs = 0.0.0.0/0, ::/0
+
+	[Peer]
+	PublicKey = $pe
+	Endpoint = [2001:db8::2]:443
+	PersistentKeepalive = 10
+	AllowedIPs = 10.5.0.0/16
+	EOF
+	created=$(lifetime_count Peer created)
+	destroyed=$(lifetime_count Peer destroyed)
+	tap_check "config: wg syncconf applies a changed config" \
+		nsx $ns wg syncconf wg0 "$T/rt2.conf"
+	nsx $ns wg showconf wg0 >"$T/rt2.show"
+	tap_check "config: after syncconf, showconf equals the new file" \
+		diff -u <(conf norm "$T/rt2.conf") <(conf norm "$T/rt2.show")
+	grep -vF "$pd" "$T/rt1.dump" |
+		sed -e 's|10.1.0.1/32,fd00::1/128|10.1.0.2/32,fd00::2/128|' >"$T/rt2.dump"
+	printf '%s\t%s\t%s\t%s\t0\t0\t0\t%s\n' \
+		"$pe" "(none)" "[2001:db8::2]:443" 10.5.0.0/16 10 >>"$T/rt2.dump"
+	tap_check "config: after syncconf, the dump differs exactly as the files do" \
+		expect_dump $ns wg0 <"$T/rt2.dump"
+	# With the debug build: syncconf created one peer and destroyed one,
+	# so unchanged peers were kept, not re-created.
+	if [ "$(lifetime_count Peer created)" -gt 0 ]; then
+		tap_check "config: syncconf created exactly 1 peer and destroyed exactly 1" \
+			wait_until 10 peer_churn_is "1 1"
+	else
+		tap_skip "config: syncconf created exactly 1 peer and destroyed exactly 1" \
+			"no lifetime log (not the debug build)"
+	fi
+
+	# syncconf with the file the device already matches changes nothing.
+	tap_check "config: syncconf with an identical file succeeds" \
+		nsx $ns wg syncconf wg0 "$T/rt2.conf"
+	tap_check "config: syncconf with an identical file changes nothing" \
+		expect_dump $ns wg0 <"$T/rt2.dump"
+
+	# addconf adds peers and keeps the ones already there.
+	printf '[Peer]\nPublicKey = %s\nEndpoint = 203.0.113.5:9\nAllowedIPs = 10.6.0.0/16\n' \
+		"$pf" >"$T/rt3.conf"
+	tap_check "config: wg addconf adds a peer" nsx $ns wg addconf wg0 "$T/rt3.conf"
+	cp "$T/rt2.dump" "$T/rt3.dump"
+	printf '%s\t%s\t%s\t%s\t0\t0\t0\t%s\n' \
+		"$pf" "(none)" 203.0.113.5:9 10.6.0.0/16 off >>"$T/rt3.dump"
+	tap_check "config: after addconf, old peers are intact and the new one is there" \
+		expect_dump $ns wg0 <"$T/rt3.dump"
+	ip netns del $ns
+}
+
+block_replace() {
+	local ns=wgt-repl p1 p2 p3 p4 p5 p6 out
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	read -r p1 p2 p3 p4 p5 p6 <<<"$(conf keys 6 | paste -sd' ')"
+	printf '[Interface]\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.1.1.0/24\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.1.2.0/24\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.1.3.0/24, fd00:3::/64\n' \
+		"$p1" "$p2" "$p3" >"$T/r1.conf"
+	printf '[Interface]\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.2.3.0/24\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.2.4.0/24\n' \
+		"$p3" "$p4" >"$T/r2.conf"
+	nsx $ns wg setconf wg0 "$T/r1.conf"
+	nsx $ns wg setconf wg0 "$T/r2.conf"
+
+	# setconf replaces the whole peer list, including the allowed IPs of a
+	# peer present in both files.
+	tap_check "replace: setconf drops peers missing from the file" \
+		eq "$(peers $ns wg0 | paste -sd' ')" "$(printf '%s\n' "$p3" "$p4" | sort | paste -sd' ')" peers
+	tap_check "replace: setconf replaces a kept peer's allowed IPs" \
+		eq "$(peer_aips $ns wg0 "$p3")" "10.2.3.0/24" allowed-ips
+
+	# `peer X remove` deletes that peer and nothing else.
+	nsx $ns wg set wg0 peer "$p4" remove
+	tap_check "replace: wg set peer remove deletes only that peer" \
+		eq "$(peers $ns wg0)" "$p3" peers
+
+	# Removing a peer that does not exist succeeds and changes nothing.
+	dump $ns wg0 >"$T/r.before"
+	tap_check "replace: removing an absent peer succeeds" nsx $ns wg set wg0 peer "$p5" remove
+	tap_check "replace: removing an absent peer changes nothing" same_dump $ns wg0 "$T/r.before"
+
+	# wg set allowed-ips replaces the peer's list; an empty list clears it.
+	nsx $ns wg set wg0 peer "$p3" allowed-ips 10.3.0.0/16,fd00:33::/64
+	tap_check "replace: wg set allowed-ips replaces the list" \
+		eq "$(peer_aips $ns wg0 "$p3")" "10.3.0.0/16 fd00:33::/64" allowed-ips
+
+	# A prefix given to another peer moves: it leaves its old owner.
+	nsx $ns wg set wg0 peer "$p5" allowed-ips 10.3.0.0/16
+	tap_check "replace: a prefix given to another peer leaves its old owner" \
+		eq "$(peer_aips $ns wg0 "$p3")|$(peer_aips $ns wg0 "$p5")" "fd00:33::/64|10.3.0.0/16" "p3|p5"
+	nsx $ns wg set wg0 peer "$p3" allowed-ips ""
+	tap_check "replace: wg set allowed-ips \"\" clears the list" \
+		eq "$(peer_aips $ns wg0 "$p3")" "" allowed-ips
+
+	# WGPEER_F_UPDATE_ONLY: wg(8) (1.0.20210914) has no option for it (wg
+	# set has no update-only word; syncconf reads the peer list first and
+	# never sends it), so it is sent raw.  On an absent peer it creates
+	# nothing and succeeds; on an existing peer it updates like a normal
+	# set (keepalive set, allowed IP appended).
+	dump $ns wg0 >"$T/r.before"
+	out=$(genl $ns update-only wg0 "$p6")
+	tap_check "replace: update-only on an absent peer succeeds" eq "$out" "errno=0" reply
+	tap_check "replace: update-only on an absent peer creates nothing" \
+		same_dump $ns wg0 "$T/r.before"
+	out=$(genl $ns update-only wg0 "$p5")
+	tap_check "replace: update-only on an existing peer succeeds" eq "$out" "errno=0" reply
+	tap_check "replace: update-only on an existing peer updates it" \
+		eq "$(nsx $ns wg show wg0 persistent-keepalive | awk -v p="$p5" '$1 == p {print $2}')|$(peer_aips $ns wg0 "$p5")" \
+		"7|10.3.0.0/16 10.97.0.0/16" "keepalive|allowed-ips"
+	ip netns del $ns
+}
+
+block_keys() {
+	local ns=wgt-keys k1 k2 pub1 pub2 q q2 psk ff clamped
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	k1=$(wg genkey); k2=$(wg genkey)
+	pub1=$(wg pubkey <<<"$k1"); pub2=$(wg pubkey <<<"$k2")
+	q=$(pubkey_new); q2=$(pubkey_new)
+
+	# A fresh device has no keys.
+	tap_check "keys: a new device shows private-key (none)" \
+		eq "$(nsx $ns wg show wg0 private-key)|$(nsx $ns wg show wg0 public-key)" "(none)|(none)" "private|public"
+
+	# The device reports the private key it was given and the public key
+	# wg pubkey derives from it.
+	nsx $ns wg set wg0 private-key "$(keyfile "$k1")"
+	tap_check "keys: wg show private-key is the key set" eq "$(nsx $ns wg show wg0 private-key)" "$k1"
+	tap_check "keys: wg show public-key equals wg pubkey of it" \
+		eq "$(nsx $ns wg show wg0 public-key)" "$pub1"
+
+	# A peer whose key is some other device's public key is fine ...
+	nsx $ns wg set wg0 peer "$pub2" allowed-ips 10.2.0.0/16 peer "$q" allowed-ips 10.3.0.0/16
+	tap_check "keys: a peer with another key pair's public key is added" has_peer $ns wg0 "$pub2"
+	# ... until that key pair becomes ours: then the peer is removed.
+	nsx $ns wg set wg0 private-key "$(keyfile "$k2")"
+	tap_check "keys: taking a peer's key pair as ours removes that peer" \
+		eq "$(peers $ns wg0)|$(nsx $ns wg show wg0 public-key)" "$q|$pub2" "peers|public-key"
+	# Adding a peer with our own public key is silently ignored.
+	tap_check "keys: adding a peer with our own public key succeeds" \
+		nsx $ns wg set wg0 peer "$pub2" allowed-ips 10.2.0.0/16
+	tap_check "keys: a peer with our own public key is not created" eq "$(peers $ns wg0)" "$q" peers
+	printf '[Interface]\nPrivateKey = %s\n[Peer]\nPublicKey = %s\n[Peer]\nPublicKey = %s\n' \
+		"$k2" "$pub2" "$q2" >"$T/k.conf"
+	tap_check "keys: setconf listing our own public key as a peer succeeds" \
+		nsx $ns wg setconf wg0 "$T/k.conf"
+	tap_check "keys: setconf creates no peer with our own public key" eq "$(peers $ns wg0)" "$q2" peers
+
+	# /dev/null (all zero) clears the private key: shown as (none), the
+	# public key too, the peers stay, showconf has no PrivateKey.
+	nsx $ns wg set wg0 private-key /dev/null
+	tap_check "keys: a cleared private key shows (none)" \
+		eq "$(nsx $ns wg show wg0 private-key)|$(nsx $ns wg show wg0 public-key)" "(none)|(none)" "private|public"
+	tap_check "keys: dump shows (none) for both keys once cleared" \
+		eq "$(nsx $ns wg show wg0 dump | head -n1 | cut -f1,2)" "$(printf '(none)\t(none)')" "dump keys"
+	tap_check "keys: clearing the private key keeps the peers" eq "$(peers $ns wg0)" "$q2" peers
+	tap_check "keys: showconf has no PrivateKey once cleared" \
+		sh -c "! timeout 60 ip netns exec $ns wg showconf wg0 | grep -i privatekey"
+	# With no identity, the old own key is an ordinary peer again.
+	nsx $ns wg set wg0 peer "$pub2"
+	tap_check "keys: with no private key, any public key can be a peer" has_peer $ns wg0 "$pub2"
+	nsx $ns wg set wg0 private-key "$(keyfile "$k2")"
+	tap_check "keys: setting the key again removes that peer again" eq "$(peers $ns wg0)" "$q2" peers
+
+	# A private key that is not clamped is stored clamped; the public key
+	# is the one wg pubkey (which clamps too) derives.
+	ff=$(conf raw "$(printf 'ff%.0s' $(seq 32))")
+	clamped=$(conf clamp "$ff")
+	nsx $ns wg set wg0 private-key "$(keyfile "$ff")"
+	tap_check "keys: an unclamped private key is shown clamped" \
+		eq "$(nsx $ns wg show wg0 private-key)" "$clamped" private-key
+	tap_check "keys: the public key of an unclamped private key is wg pubkey's" \
+		eq "$(nsx $ns wg show wg0 public-key)" "$(wg pubkey <<<"$ff")" public-key
+
+	# Preshared keys: set, shown; cleared by /dev/null or an all-zero key.
+	psk=$(wg genpsk)
+	nsx $ns wg set wg0 peer "$q2" preshared-key "$(keyfile "$psk")"
+	tap_check "keys: preshared key is shown as set" \
+		eq "$(nsx $ns wg show wg0 preshared-keys)" "$(printf '%s\t%s' "$q2" "$psk")" preshared-keys
+	nsx $ns wg set wg0 peer "$q2" preshared-key /dev/null
+	tap_check "keys: preshared-key /dev/null clears it to (none)" \
+		eq "$(nsx $ns wg show wg0 preshared-keys)" "$(printf '%s\t(none)' "$q2")" preshared-keys
+	nsx $ns wg set wg0 peer "$q2" preshared-key "$(keyfile "$psk")"
+	nsx $ns wg set wg0 peer "$q2" preshared-key "$(keyfile AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=)"
+	tap_check "keys: an all-zero preshared key clears it to (none)" \
+		eq "$(nsx $ns wg show wg0 preshared-keys)" "$(printf '%s\t(none)' "$q2")" preshared-keys
+	ip netns del $ns
+}
+
+block_weird_keys() {
+	local ns=wgt-weird name hex key i=0 all=""
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	nsx $ns wg set wg0 private-key "$(keyfile "$(wg genkey)")"
+	# Curve25519 points of small order (0, 1, the two of order 8, p-1, p,
+	# p+1) and a non-canonical all-ones string: configuration accepts any
+	# 32 bytes as a peer's public key and shows it back unchanged.
+	for name_hex in \
+		zero:0000000000000000000000000000000000000000000000000000000000000000 \
+		one:0100000000000000000000000000000000000000000000000000000000000000 \
+		order8a:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800 \
+		order8b:5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157 \
+		p-1:ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f \
+		p:edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f \
+		p+1:eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f \
+		all-ones:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff; do
+		name=${name_hex%%:*}
+		hex=${name_hex#*:}
+		key=$(conf raw "$hex")
+		i=$((i + 1))
+		all+="$key"$'\n'
+		tap_check "weird keys: peer key '$name' is accepted and shown" \
+			sh -c "timeout 60 ip netns exec $ns wg set wg0 peer '$key' allowed-ips 10.50.$i.0/24 &&
+				timeout 60 ip netns exec $ns wg show wg0 allowed-ips | grep -qxF '$(printf '%s\t10.50.%d.0/24' "$key" "$i")'"
+	done
+	# They survive the device's private key changing (which redoes the
+	# per-peer precomputation with those points) and being cleared.
+	nsx $ns wg set wg0 private-key "$(keyfile "$(wg genkey)")"
+	nsx $ns wg set wg0 private-key /dev/null
+	nsx $ns wg set wg0 private-key "$(keyfile "$(wg genkey)")"
+	tap_check "weird keys: all stay across private key changes" \
+		diff -u <(printf '%s' "$all" | sort) <(peers $ns wg0)
+	ip netns del $ns
+}
+
+block_allowedips() {
+	local ns=wgt-aips priv out x y n
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	ip -n $ns link add wg1 type wireguard
+	priv=$(wg genkey)
+
+	# 40 peers x (26 IPv4 + 26 IPv6) prefixes of mixed lengths: every one
+	# comes back, in `wg show allowed-ips` and in the dump (which has to
+	# span several netlink messages).
+	conf gen-aips "$T/a.conf" "$T/a.exp" "$priv" 40 26 26
+	tap_check "allowed-ips: setconf of 40 peers x 52 prefixes" nsx $ns wg setconf wg0 "$T/a.conf"
+	nsx $ns wg show wg0 allowed-ips | conf aips >"$T/a.got"
+	tap_check "allowed-ips: wg show lists exactly the 2080 prefixes configured" \
+		sh -c "[ \$(wc -l <'$T/a.got') -eq 2080 ] && diff -u '$T/a.exp' '$T/a.got'"
+	nsx $ns wg show wg0 dump | conf dumpaips >"$T/a.dgot"
+	tap_check "allowed-ips: the dump lists exactly the 2080 prefixes configured" \
+		diff -u "$T/a.exp" "$T/a.dgot"
+	tap_check "allowed-ips: each of the 40 peers is listed once" \
+		eq "$(nsx $ns wg show wg0 allowed-ips | cut -f1 | sort -u | wc -l) $(nsx $ns wg show wg0 allowed-ips | wc -l)" "40 40" "unique lines"
+
+	# One peer with 200 prefixes, then one with 5,000: the latter cannot
+	# fit one netlink message either way, so the kernel splits it
+	# mid-peer; wg(8) stitches it together and the set must be exact.
+	conf gen-aips "$T/b.conf" "$T/b.exp" "$priv" 1 100 100
+	tap_check "allowed-ips: setconf of one peer with 200 prefixes" nsx $ns wg setconf wg0 "$T/b.conf"
+	nsx $ns wg show wg0 allowed-ips | conf aips >"$T/b.got"
+	tap_check "allowed-ips: all 200 prefixes of one peer come back" diff -u "$T/b.exp" "$T/b.got"
+	conf gen-aips "$T/c.conf" "$T/c.exp" "$priv" 1 2500 2500
+	tap_check "allowed-ips: setconf of one peer with 5000 prefixes" nsx $ns wg setconf wg0 "$T/c.conf"
+	nsx $ns wg show wg0 allowed-ips | conf aips >"$T/c.got"
+	tap_check "allowed-ips: all 5000 prefixes of one peer come back (wg show)" \
+		sh -c "[ \$(wc -l <'$T/c.got') -eq 5000 ] && diff -u '$T/c.exp' '$T/c.got'"
+	nsx $ns wg show wg0 dump | conf dumpaips >"$T/c.dgot"
+	tap_check "allowed-ips: all 5000 prefixes of one peer come back (dump)" diff -u "$T/c.exp" "$T/c.dgot"
+	out=$(genl $ns get wg0)
+	n=${out##*messages=}
+	echo "# the 5000-prefix peer took $n dump messages"
+	tap_check "allowed-ips: a 5000-prefix peer spans several dump messages" test "${n:-0}" -gt 1 2>/dev/null
+	tap_check "allowed-ips: peers list has that one peer" \
+		eq "$(nsx $ns wg show wg0 peers | wc -l)" 1 peers
+
+	# Host bits are masked off; duplicates collapse to one entry.
+	x=$(conf keys 1); y=$(conf keys 1)
+	nsx $ns wg set wg1 peer "$x" allowed-ips 192.168.1.77/24,172.16.5.5/12,2001:db8:aaaa:bbbb:cccc::1/64,fd12:3456::1/16,10.9.9.9/0
+	tap_check "allowed-ips: host bits are masked off" \
+		eq "$(peer_aips $ns wg1 "$x")" "0.0.0.0/0 172.16.0.0/12 192.168.1.0/24 2001:db8:aaaa:bbbb::/64 fd12::/16" allowed-ips
+	nsx $ns wg set wg1 peer "$y" allowed-ips 10.7.0.0/16,10.7.0.0/16,10.7.1.1/16,fd07::1/128,fd07::1/128
+	tap_check "allowed-ips: duplicate prefixes are kept once" \
+		eq "$(peer_aips $ns wg1 "$y")" "10.7.0.0/16 fd07::1/128" allowed-ips
+	ip netns del $ns
+}
+
+block_ports() {
+	local ns=wgt-port pa pb pn pid
+	ip netns add $ns
+	ip -n $ns link set lo up
+	for d in wga wgb wgc; do ip -n $ns link add $d type wireguard; done
+	ip -n $ns link set wga up
+	ip -n $ns link set wgb up
+
+	# listen-port 0 (the default): the kernel picks one when the device
+	# comes up and binds it for IPv4 and IPv6.
+	pa=$(nsx $ns wg show wga listen-port)
+	pb=$(nsx $ns wg show wgb listen-port)
+	tap_check "ports: an up device with port 0 gets a non-zero port" \
+		sh -c "[ '$pa' -gt 0 ] && [ '$pb' -gt 0 ] && [ '$pa' -ne '$pb' ]"
+	tap_check "ports: the picked port is bound for IPv4 and IPv6" bound_both $ns "$pa"
+
+	# A port another device holds is refused with EADDRINUSE; the device
+	# keeps its port and its sockets, the other device its own.
+	tap_check "ports: wg set listen-port of another device's port fails (in use)" \
+		fails_with 'Address already in use' nsx $ns wg set wga listen-port "$pb"
+	tap_check "ports: after the refusal the device keeps its port" \
+		eq "$(nsx $ns wg show wga listen-port)" "$pa" listen-port
+	tap_check "ports: after the refusal the old sockets are still bound" bound_both $ns "$pa"
+	tap_check "ports: after the refusal the other device still has one socket per family" \
+		eq "$(nsx $ns ss -Hnlu4 "sport = :$pb" | wc -l) $(nsx $ns ss -Hnlu6 "sport = :$pb" | wc -l)" "1 1" "sockets v4 v6"
+
+	# Changing the port of an up device rebinds: new port bound, old free.
+	nsx $ns wg set wga listen-port 45123
+	tap_check "ports: changing the port while up binds the new port" \
+		sh -c "[ \$(timeout 60 ip netns exec $ns wg show wga listen-port) = 45123 ]"
+	tap_check "ports: the new port is bound for IPv4 and IPv6" bound_both $ns 45123
+	tap_check "ports: the old port is released" unbound $ns "$pa"
+
+	# Down closes the sockets, up opens them again on the same port.
+	ip -n $ns link set wga down
+	tap_check "ports: link down releases the port" unbound $ns 45123
+	tap_check "ports: link down keeps the configured port" \
+		eq "$(nsx $ns wg show wga listen-port)" 45123 listen-port
+	ip -n $ns link set wga up
+	tap_check "ports: link up binds the port again" bound_both $ns 45123
+
+	# listen-port 0 on an up device picks a fresh port.
+	nsx $ns wg set wga listen-port 0
+	pn=$(nsx $ns wg show wga listen-port)
+	tap_check "ports: listen-port 0 while up picks a new bound port" \
+		sh -c "[ '$pn' -gt 0 ] && [ '$pn' -ne 45123 ]"
+	tap_check "ports: the re-picked port is bound for IPv4 and IPv6" bound_both $ns "$pn"
+	nsx $ns wg set wga listen-port 45123
+
+	# A down device accepts any port (nothing is bound); bringing it up on
+	# a port in use then fails and leaves it down.
+	tap_check "ports: a down device accepts a port that is in use" \
+		nsx $ns wg set wgc listen-port "$pb"
+	tap_check "ports: bringing it up on that port fails (in use)" \
+		fails_with 'Address already in use' ip -n $ns link set wgc up
+	tap_check "ports: the device that failed to come up is down" \
+		sh -c "! ip -n $ns link show wgc | grep -q ',UP'"
+
+	# A port held by a plain IPv4 socket, or an IPv6-only one, is refused
+	# too; in the IPv6 case the IPv4 half must not stay bound.
+	ip netns exec $ns python3 -c 'import socket,time
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",45200))
+t=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)
+t.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,1); t.bind(("::",45201))
+time.sleep(100)' &
+	pid=$!
+	wait_until 30 sh -c "ip netns exec $ns ss -Hnlu6 'sport = :45201' | grep -q ."
+	tap_check "ports: a port held by a plain IPv4 socket is refused" \
+		fails_with 'Address already in use' nsx $ns wg set wga listen-port 45200
+	tap_check "ports: a port held by an IPv6-only socket is refused" \
+		fails_with 'Address already in use' nsx $ns wg set wga listen-port 45201
+	tap_check "ports: the refused IPv6 port left no IPv4 socket behind" \
+		eq "$(nsx $ns ss -Hnlu4 "sport = :45201" | wc -l)" 0 "IPv4 sockets on :45201"
+	tap_check "ports: after both refusals the device keeps port and sockets" \
+		sh -c "[ \$(timeout 60 ip netns exec $ns wg show wga listen-port) = 45123 ] &&
+			ip netns exec $ns ss -Hnlu4 'sport = :45123' | grep -q . &&
+			ip netns exec $ns ss -Hnlu6 'sport = :45123' | grep -q ."
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	ip netns del $ns
+}
+
+block_fwmark() {
+	local ns=wgt-mark out
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	# fwmark is shown in hex once set and as "off" when 0, via `wg set`
+	# and via a raw request addressing the device by ifindex.
+	tap_check "fwmark: a new device shows fwmark off" eq "$(nsx $ns wg show wg0 fwmark)" off fwmark
+	nsx $ns wg set wg0 fwmark 0x1234
+	tap_check "fwmark: set 0x1234 is shown" eq "$(nsx $ns wg show wg0 fwmark)" 0x1234 fwmark
+	tap_check "fwmark: dump shows it" eq "$(nsx $ns wg show wg0 dump | head -n1 | cut -f4)" 0x1234 fwmark
+	nsx $ns wg set wg0 fwmark 0
+	tap_check "fwmark: fwmark 0 clears it" eq "$(nsx $ns wg show wg0 fwmark)" off fwmark
+	nsx $ns wg set wg0 fwmark 0xffffffff
+	tap_check "fwmark: the full 32 bits are kept" eq "$(nsx $ns wg show wg0 fwmark)" 0xffffffff fwmark
+	nsx $ns wg set wg0 fwmark off
+	tap_check "fwmark: fwmark off clears it" eq "$(nsx $ns wg show wg0 fwmark)" off fwmark
+	out=$(genl $ns by-ifindex wg0)
+	tap_check "fwmark: set through WGDEVICE_A_IFINDEX" \
+		eq "$out|$(nsx $ns wg show wg0 fwmark)" "errno=0|0x77" "reply|fwmark"
+	ip netns del $ns
+}
+
+block_netns_move() {
+	local home=wgt-home away=wgt-away priv p
+	ip netns add $home
+	ip netns add $away
+	priv=$(wg genkey)
+	p=$(pubkey_new)
+	ip -n $home link add wgm type wireguard
+	nsx $home wg set wgm private-key "$(keyfile "$priv")" listen-port 40001 \
+		peer "$p" endpoint 192.0.2.40:40 allowed-ips 10.40.0.0/16
+	ip -n $home link set wgm up
+	dump $home wgm >"$T/m.before"
+
+	# A device made with `ip -n NS link add` binds its sockets in NS.
+	tap_check "netns: device created with ip -n binds there" bound_both $home 40001
+
+	# Moving it: it leaves the creating namespace and keeps its config.
+	ip -n $home link set wgm netns $away
+	tap_check "netns: moved device is gone from the creating namespace" \
+		sh -c "! ip -n $home link show wgm 2>/dev/null"
+	tap_check "netns: moved device is in the new namespace" ip -n $away link show wgm
+	tap_check "netns: wg show in the new namespace shows the same config" \
+		same_dump $away wgm "$T/m.before"
+	tap_check "netns: wg show in the creating namespace no longer finds it" \
+		sh -c "! ip netns exec $home wg show wgm 2>/dev/null"
+
+	# Brought up in the new namespace, its sockets are still opened in
+	# the creating one; none appear in the new one.
+	ip -n $away link set wgm up
+	tap_check "netns: moved device's sockets are in the creating namespace" bound_both $home 40001
+	tap_check "netns: moved device has no sockets in its new namespace" unbound $away 40001
+	nsx $away wg set wgm listen-port 40002
+	tap_check "netns: port change from the new namespace rebinds in the creating one" \
+		sh -c "ip netns exec $home ss -Hnlu4 'sport = :40002' | grep -q . &&
+			ip netns exec $home ss -Hnlu6 'sport = :40002' | grep -q . &&
+			! ip netns exec $home ss -Hnlu 'sport = :40001' | grep -q . &&
+			! ip netns exec $away ss -Hnlu 'sport = :40002' | grep -q ."
+
+	# The creating namespace dies while the device lives on elsewhere:
+	# the device stays, configured and shown, but loses its carrier and
+	# sockets: it cannot come up again (ENONET) and refuses a new listen
+	# port (the in-tree driver says EPERM; wgmpsc says ENONET, the same
+	# reason it cannot come up); peers can still be changed, and it can
+	# be deleted.
+	ip netns del $home
+	tap_check "netns: orphaned device loses its carrier" \
+		wait_until 30 no_carrier $away wgm
+	sed -e 's/\t40001\t/\t40002\t/' "$T/m.before" >"$T/m.after"
+	tap_check "netns: device outlives its creating namespace, config intact" \
+		same_dump $away wgm "$T/m.after"
+	tap_check "netns: orphaned device refuses a listen-port change" \
+		fails_with 'Machine is not on the network' nsx $away wg set wgm listen-port 40003
+	tap_check "netns: orphaned device can still have its peers changed" \
+		nsx $away wg set wgm peer "$p" allowed-ips 10.41.0.0/16
+	ip -n $away link set wgm down
+	tap_check "netns: orphaned device cannot come up again (ENONET)" \
+		fails_with 'Machine is not on the network' ip -n $away link set wgm up
+	tap_check "netns: orphaned device can be deleted" ip -n $away link del wgm
+
+	# The other way round: the device's current namespace dies; the
+	# device goes with it and its sockets in the creating namespace close.
+	ip netns add wgt-home2
+	ip netns add wgt-away2
+	ip -n wgt-home2 link add wgn type wireguard
+	nsx wgt-home2 wg set wgn listen-port 40003 private-key "$(keyfile "$priv")" peer "$p"
+	ip -n wgt-home2 link set wgn netns wgt-away2
+	ip -n wgt-away2 link set wgn up
+	tap_check "netns: second moved device bound in its creating namespace" bound_both wgt-home2 40003
+	# Port conflicts are judged where the sockets are: a device living in
+	# wgt-away2 may take a port that a device created there holds ...
+	ip -n wgt-away2 link add wgx type wireguard
+	nsx wgt-away2 wg set wgx listen-port 40004
+	ip -n wgt-away2 link set wgx up
+	tap_check "netns: a moved device may use a port taken in its new namespace" \
+		nsx wgt-away2 wg set wgn listen-port 40004
+	tap_check "netns: ... and binds it in its creating namespace" bound_both wgt-home2 40004
+	# ... but not one taken in its creating namespace.
+	ip -n wgt-home2 link add wgy type wireguard
+	nsx wgt-home2 wg set wgy listen-port 40005
+	ip -n wgt-home2 link set wgy up
+	tap_check "netns: a moved device may not use a port taken in its creating namespace" \
+		fails_with 'Address already in use' nsx wgt-away2 wg set wgn listen-port 40005
+	nsx wgt-away2 wg set wgn listen-port 40003
+	ip netns del wgt-away2
+	tap_check "netns: deleting the device's namespace closes its sockets" \
+		wait_until 30 unbound wgt-home2 40003
+	tap_check "netns: the device went with its namespace" \
+		sh -c "! ip -n wgt-home2 link show wgn 2>/dev/null && ! ip link show wgn 2>/dev/null"
+	ip netns del wgt-home2
+}
+
+block_netns_delete() {
+	local ns=wgt-doomed d i
+	ip netns add $ns
+	for d in wgd0 wgd1 wgd2; do
+		ip -n $ns link add $d type wireguard
+		nsx $ns wg set $d private-key "$(keyfile "$(wg genkey)")"
+		for i in 1 2 3 4 5; do
+			nsx $ns wg set $d peer "$(conf keys 1)" allowed-ips "10.60.$i.0/24" endpoint 192.0.2.$i:5$i
+		done
+	done
+	ip -n $ns link set wgd0 up
+	ip -n $ns link set wgd1 up
+	# A namespace holding up and down devices with peers is deleted; the
+	# module is still usable afterwards (kernel health: VM harness and the
+	# lifetime audit at the end).
+	tap_check "netns delete: namespace with three devices deleted" ip netns del $ns
+	ip netns add wgt-after
+	tap_check "netns delete: devices can still be created and bound afterwards" \
+		sh -c "ip -n wgt-after link add wg0 type wireguard &&
+			ip netns exec wgt-after wg set wg0 listen-port 40100 &&
+			ip -n wgt-after link set wg0 up &&
+			ip netns exec wgt-after ss -Hnlu 'sport = :40100' | grep -q ."
+	ip netns del wgt-after
+}
+
+block_many_peers() {
+	local ns=wgt-big t0 t1 n=${WGT_MANY_PEERS:-20000}
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	conf gen-peers "$T/big.conf" "$n"
+	awk '$1 == "PublicKey" {print $3}' "$T/big.conf" | sort >"$T/big.exp"
+	# 20,000 peers (WGT_MANY_PEERS overrides), one /32 each: all
+	# configured, all listed; deleting the device frees them.  No timing
+	# assertions (only diagnostics); timeouts make a hang fail.  Under TCG
+	# the in-tree driver needs about 6 minutes to delete them.
+	t0=$(date +%s.%N)
+	tap_check "many peers: setconf of $n peers" \
+		timeout 600 ip netns exec $ns wg setconf wg0 "$T/big.conf"
+	t1=$(date +%s.%N)
+	echo "# setconf of $n peers: $(awk "BEGIN {print $t1 - $t0}") s"
+	timeout 300 ip netns exec $ns wg show wg0 peers | sort >"$T/big.got"
+	tap_check "many peers: wg show lists exactly the $n peers" \
+		sh -c "[ \$(wc -l <'$T/big.got') -eq $n ] && cmp '$T/big.exp' '$T/big.got'"
+	tap_check "many peers: $n allowed IPs listed" \
+		eq "$(timeout 300 ip netns exec $ns wg show wg0 allowed-ips | conf aips | wc -l)" "$n" allowed-ips
+	t0=$(date +%s.%N)
+	tap_check "many peers: ip link del of the device" timeout 600 ip -n $ns link del wg0
+	t1=$(date +%s.%N)
+	echo "# ip link del of $n peers: $(awk "BEGIN {print $t1 - $t0}") s"
+	ip netns del $ns
+}
+
+# refused CMD...: CMD fails.
+refused() {
+	if "$@" >/dev/null 2>&1; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
+# bad_refused NAME CMD...: CMD must fail and leave wgt-bad's wg0 exactly
+# as in $T/bad.before.
+bad_refused() {
+	local name=$1
+	shift
+	tap_check "$name" refused "$@"
+	tap_check "$name: device unchanged" same_dump wgt-bad wg0 "$T/bad.before"
+}
+
+# bad_genl CASE WANT [KEY...]: a raw request must be answered WANT
+# ("errno=EINVAL", ...) and leave wg0 unchanged.
+bad_genl() {
+	local case=$1 want=$2 out
+	shift 2
+	out=$(genl wgt-bad "$case" wg0 "$@")
+	tap_check "bad input: genl $case -> ${want#errno=}" eq "${out%% extack=*}" "$want" reply
+	[ "$out" = "${out%% extack=*}" ] || echo "# $case: ${out#* }"
+	tap_check "bad input: genl $case: device unchanged" same_dump wgt-bad wg0 "$T/bad.before"
+}
+
+block_bad_input() {
+	local ns=wgt-bad a b c new out
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	ip -n $ns link add wgo type wireguard
+	a=$(pubkey_new); b=$(pubkey_new); c=$(pubkey_new); new=$(pubkey_new)
+	cat >"$T/bad.conf" <<-EOF
+	[Interface]
+	PrivateKey = $(wg genkey)
+	ListenPort = 41000
+	FwMark = 0x42
+	[Peer]
+	PublicKey = $a
+	PresharedKey = $(wg genpsk)
+	Endpoint = 192.0.2.7:7
+	AllowedIPs = 10.70.0.0/16, fd70::/64
+	[Peer]
+	PublicKey = $b
+	Endpoint = [2001:db8::7]:7
+	PersistentKeepalive = 30
+	AllowedIPs = 10.71.0.0/16
+	[Peer]
+	PublicKey = $c
+	EOF
+	nsx $ns wg setconf wg0 "$T/bad.conf"
+	nsx $ns wg set wgo listen-port 41001
+	ip -n $ns link set wg0 up
+	ip -n $ns link set wgo up
+	dump $ns wg0 >"$T/bad.before"
+
+	# Each refused request leaves keys, port, fwmark and peers exactly as
+	# they were.
+	bad_refused "bad input: wg set listen-port in use" nsx $ns wg set wg0 listen-port 41001
+	bad_refused "bad input: wg set listen-port in use plus a new peer" \
+		nsx $ns wg set wg0 listen-port 41001 peer "$new" allowed-ips 10.77.0.0/16
+	bad_refused "bad input: ip link add of an existing name" ip -n $ns link add wg0 type wireguard
+	bad_refused "bad input: ip link set mtu 2147483647 (above max_mtu)" \
+		ip -n $ns link set wg0 mtu 2147483647
+	bad_refused "bad input: ip link set address (no link-layer address)" \
+		ip -n $ns link set wg0 address 02:00:00:00:00:01
+	bad_refused "bad input: wg set private-key with a port in use" \
+		nsx $ns wg set wg0 private-key "$(keyfile "$(wg genkey)")" listen-port 41001
+	bad_refused "bad input: wg set peer with a non-base64 key" \
+		nsx $ns wg set wg0 peer 'not-a-key' allowed-ips 10.78.0.0/16
+	bad_refused "bad input: wg set allowed-ips 10.0.0.0/33" \
+		nsx $ns wg set wg0 peer "$a" allowed-ips 10.0.0.0/33
+	bad_refused "bad input: wg set on a missing device" nsx $ns wg set wgt-nosuchdev listen-port 1
+
+	# Unprivileged callers may neither read nor change the device.
+	tap_check "bad input: an unprivileged wg show is refused" \
+		fails_with 'Operation not permitted' nsx $ns setpriv --reuid=65534 --regid=65534 \
+		--clear-groups --inh-caps=-all --bounding-set=-all wg show wg0
+	bad_refused "bad input: an unprivileged wg set" nsx $ns setpriv --reuid=65534 --regid=65534 \
+		--clear-groups --inh-caps=-all --bounding-set=-all wg set wg0 listen-port 41002
+
+	# Malformed WG_CMD_SET_DEVICE requests wg(8) would never send; peer
+	# attributes aim at the existing peer $a.  The errnos are the in-tree
+	# driver's: a wrong attribute length fails netlink policy validation
+	# (ERANGE, with an extack message at device level), bad values EINVAL,
+	# unknown flags EOPNOTSUPP, neither or both of ifindex/ifname EBADR,
+	# protocol version != 1 EPFNOSUPPORT.
+	bad_genl privkey-31 errno=ERANGE
+	bad_genl privkey-33 errno=ERANGE
+	bad_genl dev-flags-unknown errno=EOPNOTSUPP
+	bad_genl no-ifname errno=EBADR
+	bad_genl ifindex-and-ifname errno=EBADR
+	bad_genl pubkey-33 errno=ERANGE "$a"
+	bad_genl pubkey-31 errno=ERANGE "$a"
+	bad_genl peer-nokey errno=EINVAL
+	bad_genl psk-31 errno=ERANGE "$a"
+	bad_genl peer-flags-unknown errno=EOPNOTSUPP "$a"
+	bad_genl protocol-2 errno=EPFNOSUPPORT "$a"
+	bad_genl aip-family-99 errno=EINVAL "$a"
+	bad_genl aip-v4-cidr-33 errno=EINVAL "$a"
+	bad_genl aip-v6-cidr-129 errno=EINVAL "$a"
+	bad_genl aip-v4-addr-len-16 errno=EINVAL "$a"
+	bad_genl aip-v6-addr-len-4 errno=EINVAL "$a"
+	bad_genl endpoint-short errno=ERANGE "$a"
+	# An endpoint whose length does not fit its family (AF_UNIX, or
+	# AF_INET6 in a sockaddr_in's 16 bytes): the in-tree driver ignores
+	# it silently; wgmpsc refuses the request with EINVAL and an extack
+	# message, and (like every case here) leaves the device unchanged.
+	bad_genl endpoint-family errno=EINVAL "$a"
+	bad_genl endpoint-v6-short errno=EINVAL "$a"
+	bad_genl nodev errno=ENODEV
+	bad_genl get-nodev errno=ENODEV
+	out=$(genl $ns notwg lo)
+	tap_check "bad input: genl set on lo -> EOPNOTSUPP" eq "${out%% extack=*}" errno=EOPNOTSUPP reply
+	out=$(genl $ns get-notwg lo)
+	tap_check "bad input: genl get on lo -> EOPNOTSUPP" eq "${out%% extack=*}" errno=EOPNOTSUPP reply
+
+	# A policy violation carries an extended-ACK message.
+	out=$(genl $ns privkey-31 wg0)
+	tap_check "bad input: a 31-byte private key is rejected with an extack message" \
+		sh -c "case '$out' in *'extack=\"'?*) exit 0;; esac; echo '$out'; exit 1"
+
+	# Requests that fail part-way change nothing at all: wgmpsc validates
+	# the whole request before applying any of it.  (The in-tree driver
+	# applies a request in order -- fwmark, port, private key, peers one
+	# by one -- and keeps what it applied before the error.)
+	tap_check "bad input: wg set fwmark with a port in use is refused" \
+		refused nsx $ns wg set wg0 fwmark 0x99 listen-port 41001
+	tap_check "bad input: wg set fwmark with a port in use: nothing changes" \
+		same_dump $ns wg0 "$T/bad.before"
+	nsx $ns wg set wg0 fwmark 0x42
+	out=$(genl $ns fwmark-then-bad-peer wg0 "$a")
+	tap_check "bad input: genl fwmark-then-bad-peer -> ERANGE" eq "${out%% extack=*}" errno=ERANGE reply
+	tap_check "bad input: genl fwmark-then-bad-peer: nothing changes" \
+		same_dump $ns wg0 "$T/bad.before"
+	nsx $ns wg set wg0 fwmark 0x42
+	out=$(genl $ns good-then-bad wg0 "$a" "$new")
+	tap_check "bad input: genl good-then-bad -> ERANGE" eq "${out%% extack=*}" errno=ERANGE reply
+	tap_check "bad input: genl good-then-bad: the valid first peer does not land" \
+		same_dump $ns wg0 "$T/bad.before"
+	ip netns del $ns
+}
+
+block_teardown_audit() {
+	local ns c out
+	# Everything goes: every test namespace, then the module.
+	for ns in $(ip netns list | awk '$1 ~ /^wgt-/ {print $1}'); do
+		ip netns del "$ns"
+	done
+	tap_check "teardown: no test namespace left" \
+		sh -c "! ip netns list | grep -q '^wgt-'"
+	tap_check "teardown: no wireguard device left in the root namespace" \
+		sh -c "! ip -d link show type wireguard | grep -q ."
+
+	# Lifetime audit (debug build): every "<Kind> <n> created" has its
+	# "<Kind> <n> destroyed" and vice versa, once the deferred frees ran.
+	audit() {
+		dmesg | awk '
+		/wgmpsc: / && match($0, /[A-Z][A-Za-z]* [0-9]+ (created|destroyed)$/) {
+			split(substr($0, RSTART), f, " ")
+			k = f[1] " " f[2]
+			if (f[3] == "created") { c[k]++; nc[f[1]]++ } else { d[k]++; nd[f[1]]++ }
+			kinds[f[1]] = 1
+		}
+		END {
+			for (x in kinds) printf "# %s: %d created, %d destroyed\n", x, nc[x], nd[x]
+			bad = 0
+			for (k in c) if (c[k] != 1 || d[k] != 1) { if (bad++ < 10) printf "# unbalanced: %s created %d, destroyed %d\n", k, c[k], d[k] }
+			for (k in d) if (!(k in c)) { if (bad++ < 10) printf "# destroyed, never created: %s\n", k }
+			if (bad) printf "# %d unbalanced objects\n", bad
+			exit bad != 0
+		}'
+	}
+	c=$(lifetime_count '[A-Z][A-Za-z]*' created)
+	if [ "$c" -eq 0 ]; then
+		tap_not_ok "lifetime: the module logs object lifetimes (no 'created' line at all: not the debug build?)"
+		tap_skip "lifetime: every created object is destroyed, and only those" "nothing logged"
+	else
+		tap_ok "lifetime: the module logs object lifetimes ($c created)"
+		wait_until 60 audit >/dev/null 2>&1 || true
+		tap_check "lifetime: every created object is destroyed, and only those" audit
+		audit | grep '^# [A-Z]' || true
+	fi
+
+	tap_check "teardown: module unloads" wg_unload_module
+	out=$(cat /proc/sys/kernel/tainted)
+	# W (warning, bit 9), D (oops, bit 7), B (bad page, bit 5), L (soft lockup, bit 14)
+	tap_check "teardown: kernel not tainted by a warning, oops or lockup" \
+		test $((out & ((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))) -eq 0
+}
+
+run_block block_roundtrip
+run_block block_replace
+run_block block_keys
+run_block block_weird_keys
+run_block block_allowedips
+run_block block_ports
+run_block block_fwmark
+run_block block_netns_move
+run_block block_netns_delete
+run_block block_many_peers
+run_block block_bad_input
+run_block block_teardown_audit
+
+tap_done
