@@ -90,8 +90,13 @@ static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 							   wg);
 	if (!peer) {
 		atomic64_inc(&wg->stats.handshake_invalid);
-		net_dbg_ratelimited("%s: invalid handshake message type %u\n",
-				    wg->dev->name, type);
+		if (net_ratelimit() &&
+		    !wg_socket_endpoint_from_skb(&endpoint, skb))
+			net_dbg_ratelimited("%s: invalid handshake %s from %pISpfsc\n",
+					    wg->dev->name,
+					    type == WG_MESSAGE_HANDSHAKE_INITIATION ?
+					    "initiation" : "response",
+					    &endpoint.addr);
 		return;
 	}
 
@@ -336,6 +341,16 @@ static void wg_receive_deliver(struct wg_peer *peer,
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
 	peer->rx_bytes += skb->len + WG_MESSAGE_MINIMUM_LEN;
+	/*
+	 * An initiator whose session is about to be rejected renews it now,
+	 * leaving a keepalive period and a handshake's time to spare.
+	 */
+	if (unlikely(keypair->i_am_the_initiator &&
+		     wg_birthdate_has_expired(keypair->sending.birthdate,
+					      WG_REJECT_AFTER_TIME -
+					      WG_KEEPALIVE_TIMEOUT -
+					      WG_REKEY_TIMEOUT)))
+		wg_send_handshake_initiation(peer, false);
 
 	if (!skb->len) {
 		net_dbg_ratelimited("%s: received keepalive from peer %llu\n",
