@@ -89,7 +89,7 @@ struct wg_device {
 
 	/* The handshake backlog and its workers (receive.c). */
 	struct sk_buff_head handshake_queue;
-	struct workqueue_struct *handshake_wq;	/* also peers' control work */
+	struct workqueue_struct *handshake_wq;
 	struct wg_handshake_worker __percpu *handshake_workers;
 	int handshake_cpu;
 	unsigned long last_under_load;		/* jiffies */

@@ -168,9 +168,11 @@ static int wg_put_allowedip(struct sk_buff *skb,
 /* Everything about a peer but its allowed IPs; sent with its first part. */
 static int wg_put_peer_state(struct sk_buff *skb, struct wg_peer *peer)
 {
+	struct timespec64 walltime =
+		ns_to_timespec64(READ_ONCE(peer->walltime_last_handshake));
 	struct __kernel_timespec last_handshake = {
-		.tv_sec = peer->walltime_last_handshake.tv_sec,
-		.tv_nsec = peer->walltime_last_handshake.tv_nsec,
+		.tv_sec = walltime.tv_sec,
+		.tv_nsec = walltime.tv_nsec,
 	};
 	int ret;
 

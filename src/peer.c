@@ -173,7 +173,6 @@ void wg_peer_remove_finish(struct list_head *dead)
 	list_for_each_entry(peer, dead, peer_list) {
 		wg_timers_stop(peer);
 		wg_send_stop_peer(peer);
-		flush_work(&peer->work);
 	}
 	if (wg->crypt_wq)
 		flush_workqueue(wg->crypt_wq);

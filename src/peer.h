@@ -73,8 +73,7 @@ struct wg_peer {
 
 	/* One timer for all protocol timeouts; see timers.h. */
 	struct wg_timers timers;
-	/* Handshake sending and key zeroing, which may sleep; see send.h. */
-	struct work_struct control_work;
+	/* Requests to the work (send.h), and WG_PEER_RX_READY. */
 	unsigned long control;		/* enum wg_control_bits */
 	u64 last_sent_handshake;	/* coarse boottime, ns */
 
@@ -83,12 +82,12 @@ struct wg_peer {
 	struct wg_mpsc_queue rx_queue;
 	struct wg_ordered_list tx_ordered;
 	struct wg_ordered_list rx_ordered;
-	struct work_struct work;	/* consumer of both queues */
+	struct work_struct work;	/* control, consumer of both queues */
 	struct list_head napi_node;	/* its NAPI instance's ready list */
 	u16 napi_index;
 
 	u64 rx_bytes, tx_bytes;
-	struct timespec64 walltime_last_handshake;
+	u64 walltime_last_handshake;	/* ns since the epoch; 0: never */
 	u16 persistent_keepalive_interval;
 	bool is_dead;
 };

@@ -29,11 +29,8 @@
 #include "socket.h"
 #include "timers.h"
 
-static void wg_send_control_work(struct work_struct *work);
-
 void wg_send_init_peer(struct wg_peer *peer)
 {
-	INIT_WORK(&peer->control_work, wg_send_control_work);
 	/* So that the first initiation may leave at once. */
 	peer->last_sent_handshake = ktime_get_coarse_boottime_ns() -
 				    (u64)(WG_REKEY_TIMEOUT + 1) * NSEC_PER_SEC;
@@ -41,26 +38,19 @@ void wg_send_init_peer(struct wg_peer *peer)
 
 void wg_send_stop_peer(struct wg_peer *peer)
 {
-	flush_work(&peer->control_work);
+	flush_work(&peer->work);
 }
 
 /*
- * The work holds a peer reference from queueing until it has run; a
- * request made while it is queued rides along with it.  Removal waits a
- * grace period and flushes the work, so none is queued after that.
+ * What may sleep (Noise takes semaphores) runs in the peer's work, ahead
+ * of its packets; a request made while the work is queued rides along.
+ * Removal waits a grace period and flushes the work (see wg_peer_kick).
  */
 static void wg_send_queue_control(struct wg_peer *peer,
 				  enum wg_control_bits bit)
 {
-	rcu_read_lock_bh();
-	if (likely(!READ_ONCE(peer->is_dead))) {
-		set_bit(bit, &peer->control);
-		wg_peer_get(peer);
-		if (!queue_work(peer->device->handshake_wq,
-				&peer->control_work))
-			wg_peer_put(peer);
-	}
-	rcu_read_unlock_bh();
+	set_bit(bit, &peer->control);
+	wg_peer_kick(peer);
 }
 
 static void wg_send_initiation_now(struct wg_peer *peer)
@@ -83,10 +73,8 @@ static void wg_send_initiation_now(struct wg_peer *peer)
 	wg_timers_on_handshake_initiated(peer);
 }
 
-static void wg_send_control_work(struct work_struct *work)
+static void wg_send_control(struct wg_peer *peer)
 {
-	struct wg_peer *peer = container_of(work, struct wg_peer, control_work);
-
 	if (test_and_clear_bit(WG_CONTROL_ZERO_KEYS, &peer->control)) {
 		pr_debug("%s: zeroing keys of peer %llu after %d seconds without a handshake\n",
 			 peer->device->dev->name, peer->internal_id,
@@ -97,7 +85,6 @@ static void wg_send_control_work(struct work_struct *work)
 	if (test_and_clear_bit(WG_CONTROL_INITIATE, &peer->control) &&
 	    !READ_ONCE(peer->is_dead))
 		wg_send_initiation_now(peer);
-	wg_peer_put(peer);
 }
 
 void wg_send_handshake_initiation(struct wg_peer *peer, bool is_retry)
@@ -371,8 +358,8 @@ static void wg_send_dispatch(struct wg_peer *peer)
 }
 
 /*
- * The peer's work: the single consumer of both its queues and its
- * ordered transmit stage.  Everything that completes an enqueue or a
+ * The peer's work: its control requests, then the single consumer of both
+ * its queues and its ordered transmit stage.  Everything that completes an enqueue or a
  * crypto operation for the peer queues it again (wg_peer_kick), and a
  * work queued while running runs once more, so nothing is stranded.
  */
@@ -380,6 +367,7 @@ void wg_send_peer_work(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer, work);
 
+	wg_send_control(peer);
 	wg_send_flush(peer);
 	wg_send_dispatch(peer);
 	wg_receive_dispatch(peer);

@@ -230,12 +230,9 @@ void wg_timers_on_handshake_initiated(struct wg_peer *peer)
 
 void wg_timers_on_handshake_complete(struct wg_peer *peer)
 {
-	struct timespec64 now;
-
 	wg_timers_cancel(peer, WG_TIMER_RETRANSMIT_HANDSHAKE);
 	peer->timers.handshake_attempts = 0;
-	ktime_get_real_ts64(&now);
-	peer->walltime_last_handshake = now;
+	WRITE_ONCE(peer->walltime_last_handshake, ktime_get_real_ns());
 }
 
 /* A new session: its keys, and all older ones, die unless renewed. */
