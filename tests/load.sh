@@ -11,7 +11,10 @@
 #     `wg show` works on it, and the module unloads;
 #   - the debug module ($DEBUG_KO) loads and the kernel log has one
 #     "wgmpsc: <unit> self-tests: pass" line for every unit listed in
-#     tests/selftests.expected, and no "self-tests: fail" line.
+#     tests/selftests.expected, and no "self-tests: fail" line;
+#   - with the distro's wireguard.ko loaded (from /opt/anchor, where the
+#     harness keeps it out of the module tree), ours refuses to load with
+#     a message naming the conflict, and nothing breaks.
 # Runs inside the test VM as root; output is TAP.
 
 set -u
@@ -121,5 +124,32 @@ printf '%s\n' "$log" | sed -n 's/^wgmpsc: \([^ ]*\) self-tests: pass$/\1/p' |
 		printf '%s\n' "${units[@]}" | grep -qFx "$unit" ||
 			echo "# self-test $unit passed but is not in tests/selftests.expected"
 	done
+
+# --- next to the distro's module ----------------------------------------
+
+ANCHOR=/opt/anchor/wireguard.ko
+conflict_refused() {
+	dmesg -C
+	if wg_load_module "$RELEASE_KO"; then
+		echo "wgmpsc loaded next to wireguard.ko"
+		wg_unload_module "$RELEASE_KO"
+		return 1
+	fi
+	dmesg | grep -q 'already registered, most likely by the distribution' ||
+		{ dmesg | tail -5; return 1; }
+}
+
+# The two register the same link kind and genl family: ours must say so
+# and fail cleanly, and the distro's must keep working.
+if [ -f "$ANCHOR" ]; then
+	if tap_check "distro wireguard.ko loads from $ANCHOR" wg_load_module "$ANCHOR"; then
+		tap_check "wgmpsc refuses to load next to it, naming the conflict" conflict_refused
+		tap_check "the distro module still creates devices" \
+			sh -c 'ip link add wgd type wireguard && ip link del wgd'
+		tap_check "the distro module unloads" rmmod wireguard
+	fi
+else
+	tap_skip "wgmpsc refuses to load next to the distro module" "no $ANCHOR (run without --keep-distro-wireguard)"
+fi
 
 tap_done

@@ -120,7 +120,9 @@ run_test() {
 	echo "=== $file: $pass passed, $fail failed, $skip skipped (${secs}s)"
 }
 
-run_test tests/load.sh --smp 2 --module "$RELEASE_KO" \
+# load.sh also proves that ours refuses to load next to the distro's
+# module, which it finds at /opt/anchor (never in the module tree).
+run_test tests/load.sh --smp 2 --module "$RELEASE_KO" --keep-distro-wireguard \
 	--env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
 
 for file in tests/*.sh; do
