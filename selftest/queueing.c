@@ -6,14 +6,17 @@
  * its exchange and its link (done by hand, as the window is otherwise too
  * narrow to hit on purpose), and a concurrent run: one producer kthread per
  * online CPU plus one, each bound to a CPU, feed one queue while a consumer
- * kthread drains it: once with the raw enqueue, the tightest loop and so
- * the most contention, and once bounded, returning credits per batch.  The consumer sleeps whenever the queue looks
- * empty and is woken only the way the data path's work item is queued: by
- * each producer after each enqueue, with a pending bit.  So the run checks
- * that every packet comes out exactly once and in its producer's order,
- * that nothing is stranded, and that no batch exceeds the soft bound.
+ * kthread drains it; once with the raw enqueue, the tightest loop and so
+ * the most contention, and once bounded, returning credits per batch.  The
+ * consumer sleeps whenever the queue looks empty and is woken only the way
+ * the data path's work item is queued: by each producer after each
+ * enqueue, with a pending bit.  So the run checks that every packet comes
+ * out exactly once and in its producer's order, that nothing is stranded,
+ * and that no batch exceeds the soft bound.
  *
- * The packets are real sk_buffs, alloc_skb(0), tagged in skb->cb.
+ * The packets are real sk_buffs, alloc_skb(0), tagged in skb->cb.  Each
+ * producer has a pool of them and reuses one as soon as the consumer hands
+ * it back, which also checks that a dequeued skb is free of the queue.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,6 +30,7 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/minmax.h>
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
@@ -43,11 +47,15 @@ enum {
 	 * Items of one run, shared among the producers: both runs take well
 	 * under a second in a TCG guest of 2 or 4 vCPUs.
 	 */
-	QTEST_ITEMS = 40000,
+	QTEST_ITEMS = 80000,
 	QTEST_MIN_PRODUCERS = 2,
 	QTEST_MAX_PRODUCERS = 8,
+	/* Packets of each producer, reused: more than a bound's worth. */
+	QTEST_POOL = 512,
 	/* Without a wake-up for this long, packets count as stranded. */
 	QTEST_STALL_MS = 5000,
+	/* A run still going after this long has lost packets or credits. */
+	QTEST_DEADLINE_S = 20,
 	/* The consumer's pending bit, as WORK_STRUCT_PENDING for a work. */
 	QTEST_KICKED = 0,
 };
@@ -56,6 +64,8 @@ struct qtest_tag {
 	u32 magic;
 	u32 producer;
 	u32 seq;
+	/* Set by the producer, cleared by the consumer when done with it. */
+	u32 queued;
 };
 
 static struct qtest_tag *qtest_tag(struct sk_buff *skb)
@@ -75,7 +85,7 @@ static struct qtest_tag *qtest_tag(struct sk_buff *skb)
 		__ok;							\
 	})
 
-/* Dequeue must give @want, with ->prev cleared and ->next untouched. */
+/* Dequeue must give @want, and give it with ->prev cleared. */
 static bool qtest_take(struct wg_mpsc_queue *q, struct sk_buff *want,
 		       const char *what)
 {
@@ -371,6 +381,8 @@ struct qtest_thread {
 	struct qtest_run *run;
 	struct task_struct *task;
 	unsigned int id;
+	/* A producer's packets, reused round robin once the consumer is done. */
+	struct sk_buff *pool[QTEST_POOL];
 };
 
 struct qtest_run {
@@ -382,8 +394,9 @@ struct qtest_run {
 	wait_queue_head_t go_wait, kick_wait;
 	bool go, failed;
 	unsigned long kick;
+	unsigned long deadline;		/* jiffies */
 	atomic_t producers_done;
-	atomic_t refusals;
+	atomic_t refusals, waits;
 	/* The consumer's. */
 	u32 next_seq[QTEST_MAX_PRODUCERS];
 	unsigned int max_batch, wakeups;
@@ -427,6 +440,30 @@ static void qtest_kick(struct qtest_run *run)
 		wake_up(&run->kick_wait);
 }
 
+/*
+ * Waits until the consumer is done with a packet or a bound lets one in:
+ * makes sure the consumer runs, then gets out of its way rather than spin
+ * on a vCPU it may share.  False when the run is over.
+ */
+static bool qtest_wait_consumer(struct qtest_run *run, const char *what)
+{
+	if (READ_ONCE(run->failed))
+		return false;
+	if (time_after(jiffies, run->deadline)) {
+		fail("concurrent: %s for %u s", what, QTEST_DEADLINE_S);
+		qtest_failed(run);
+		return false;
+	}
+	qtest_kick(run);
+	usleep_range(20, 50);
+	return true;
+}
+
+/*
+ * Each producer enqueues its pool's packets round robin, each once the
+ * consumer has handed it back: no allocator in the loop, so producers on
+ * different CPUs meet in the queue as often as they can.
+ */
 static int qtest_produce(void *data)
 {
 	struct qtest_thread *t = data;
@@ -436,38 +473,29 @@ static int qtest_produce(void *data)
 	u32 seq;
 
 	qtest_wait_go(run);
-	for (seq = 0; seq < run->items && !READ_ONCE(run->failed); seq++) {
-		skb = alloc_skb(0, GFP_KERNEL);
-		if (!skb) {
-			fail("producer %u: no memory", t->id);
-			qtest_failed(run);
-			break;
-		}
+	for (seq = 0; seq < run->items; seq++) {
+		skb = t->pool[seq % QTEST_POOL];
 		tag = qtest_tag(skb);
-		tag->magic = QTEST_MAGIC;
-		tag->producer = t->id;
+		/* Acquire, against the consumer's release: its reads are done. */
+		while (smp_load_acquire(&tag->queued)) {
+			atomic_inc(&run->waits);
+			if (!qtest_wait_consumer(run, "a packet never came back"))
+				goto out;
+		}
+		tag->queued = 1;
 		tag->seq = seq;
 		if (!run->bound) {
-			/* The tightest loop: the most contention. */
 			wg_mpsc_enqueue(&run->queue, skb);
-			qtest_kick(run);
-			continue;
-		}
-		while (!wg_mpsc_enqueue_bounded(&run->queue, skb, run->bound)) {
-			atomic_inc(&run->refusals);
-			if (READ_ONCE(run->failed)) {
-				consume_skb(skb);
-				goto out;
+		} else {
+			while (!wg_mpsc_enqueue_bounded(&run->queue, skb,
+							run->bound)) {
+				atomic_inc(&run->refusals);
+				if (!qtest_wait_consumer(run, "refused"))
+					goto out;
 			}
-			/*
-			 * Make sure the consumer runs, then get out of its
-			 * way rather than spin on a vCPU it may share.
-			 */
-			qtest_kick(run);
-			usleep_range(20, 50);
 		}
 		qtest_kick(run);
-		if (!(seq % 256))
+		if (!(seq % QTEST_POOL))
 			cond_resched();
 	}
 out:
@@ -482,7 +510,7 @@ out:
 	return 0;
 }
 
-/* Checks one dequeued packet, and frees it if it is one of ours. */
+/* Checks one dequeued packet and, if it is one of ours, hands it back. */
 static bool qtest_check(struct qtest_run *run, struct sk_buff *skb)
 {
 	struct qtest_tag *tag;
@@ -493,8 +521,8 @@ static bool qtest_check(struct qtest_run *run, struct sk_buff *skb)
 		return false;
 	}
 	tag = qtest_tag(skb);
-	if (tag->magic != QTEST_MAGIC || tag->producer >= run->producers) {
-		/* Not ours, or not a packet: better leak it than free it. */
+	if (tag->magic != QTEST_MAGIC || tag->producer >= run->producers ||
+	    !tag->queued) {
 		fail("concurrent: foreign packet %p", skb);
 		return false;
 	}
@@ -506,8 +534,8 @@ static bool qtest_check(struct qtest_run *run, struct sk_buff *skb)
 	else
 		ok = true;
 	run->next_seq[tag->producer]++;
-	skb->next = NULL;
-	consume_skb(skb);
+	/* Release: our reads of the packet come before its reuse. */
+	smp_store_release(&tag->queued, 0);
 	return ok;
 }
 
@@ -556,6 +584,11 @@ static int qtest_consume(void *data)
 		}
 		if (done)
 			break;
+		if (time_after(jiffies, run->deadline)) {
+			fail("concurrent: not done after %u s", QTEST_DEADLINE_S);
+			qtest_failed(run);
+			break;
+		}
 		if (!wait_event_timeout(run->kick_wait,
 					test_bit(QTEST_KICKED, &run->kick),
 					stall)) {
@@ -582,8 +615,8 @@ static unsigned int qtest_cpu(unsigned int n)
 	return cpumask_first(cpu_online_mask);
 }
 
-static bool qtest_start(struct qtest_thread *t, struct qtest_run *run,
-			int (*fn)(void *), unsigned int id, unsigned int cpu)
+static bool qtest_create(struct qtest_thread *t, struct qtest_run *run,
+			 int (*fn)(void *), unsigned int id, unsigned int cpu)
 {
 	t->run = run;
 	t->id = id;
@@ -601,6 +634,37 @@ static void qtest_stop(struct qtest_thread *t)
 {
 	if (t->task)
 		kthread_stop(t->task);
+}
+
+static bool qtest_fill_pool(struct qtest_thread *t)
+{
+	struct qtest_tag *tag;
+	unsigned int i;
+
+	for (i = 0; i < QTEST_POOL; i++) {
+		t->pool[i] = alloc_skb(0, GFP_KERNEL);
+		if (!t->pool[i])
+			return false;
+		tag = qtest_tag(t->pool[i]);
+		tag->magic = QTEST_MAGIC;
+		tag->producer = t->id;
+		tag->queued = 0;
+	}
+	return true;
+}
+
+/* The queue is dropped as it is: nothing of it is touched any more. */
+static void qtest_free_pool(struct qtest_thread *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < QTEST_POOL; i++) {
+		if (t->pool[i]) {
+			t->pool[i]->next = NULL;
+			t->pool[i]->prev = NULL;
+			consume_skb(t->pool[i]);
+		}
+	}
 }
 
 static bool qtest_verify(struct qtest_run *run)
@@ -627,24 +691,10 @@ static bool qtest_verify(struct qtest_run *run)
 	return true;
 }
 
-/* Frees what a failed run left queued, without trusting the queue. */
-static void qtest_purge(struct qtest_run *run)
-{
-	unsigned int left = run->producers * run->items;
-	struct sk_buff *skb;
-
-	while (left-- && (skb = wg_mpsc_dequeue(&run->queue))) {
-		if ((void *)skb == (void *)&run->queue.stub)
-			break;
-		skb->next = NULL;
-		kfree_skb(skb);
-	}
-}
-
 static bool run_concurrent(unsigned int bound)
 {
-	struct qtest_run *run = kzalloc(sizeof(*run), GFP_KERNEL);
-	unsigned int i, threads = 0;
+	struct qtest_run *run = kvzalloc(sizeof(*run), GFP_KERNEL);
+	unsigned int i, threads;
 	bool ok;
 
 	if (!run) {
@@ -661,15 +711,18 @@ static bool run_concurrent(unsigned int bound)
 	init_waitqueue_head(&run->kick_wait);
 	atomic_set(&run->producers_done, 0);
 	atomic_set(&run->refusals, 0);
+	atomic_set(&run->waits, 0);
 
 	/* Producer i on the i-th CPU, round; the consumer on the next. */
-	ok = qtest_start(&run->consumer, run, qtest_consume, run->producers,
-			 qtest_cpu(run->producers));
-	for (i = 0; i < run->producers && ok; i++)
-		ok = qtest_start(&run->producer[i], run, qtest_produce, i,
-				 qtest_cpu(i));
+	ok = qtest_create(&run->consumer, run, qtest_consume, run->producers,
+			  qtest_cpu(run->producers));
+	for (i = 0; i < run->producers && ok; i++) {
+		ok = qtest_create(&run->producer[i], run, qtest_produce, i,
+				  qtest_cpu(i)) &&
+		     qtest_fill_pool(&run->producer[i]);
+	}
 	if (!ok) {
-		fail("cannot create threads");
+		fail("concurrent: no memory or no threads");
 		goto out;
 	}
 	wake_up_process(run->consumer.task);
@@ -678,6 +731,7 @@ static bool run_concurrent(unsigned int bound)
 	/* Everyone running before anyone starts, for the most overlap. */
 	for (threads = 0; threads < run->producers + 1; threads++)
 		wait_for_completion(&run->started);
+	run->deadline = jiffies + QTEST_DEADLINE_S * HZ;
 	WRITE_ONCE(run->go, true);
 	wake_up_all(&run->go_wait);
 
@@ -685,16 +739,15 @@ out:
 	for (i = 0; i < run->producers; i++)
 		qtest_stop(&run->producer[i]);
 	qtest_stop(&run->consumer);
+	ok = ok && !run->failed && qtest_verify(run);
 	if (ok)
-		ok = !run->failed && qtest_verify(run);
-	if (ok)
-		pr_debug("queueing: bound %u: %u producers x %u, %u refusals, %u wake-ups, largest batch %u\n",
+		pr_debug("queueing: bound %u: %u producers x %u, %u refusals, %u waits for reuse, %u wake-ups, largest batch %u\n",
 			 bound, run->producers, run->items,
-			 atomic_read(&run->refusals), run->wakeups,
-			 run->max_batch);
-	else
-		qtest_purge(run);
-	kfree(run);
+			 atomic_read(&run->refusals), atomic_read(&run->waits),
+			 run->wakeups, run->max_batch);
+	for (i = 0; i < run->producers; i++)
+		qtest_free_pool(&run->producer[i]);
+	kvfree(run);
 	return ok;
 }
 

@@ -69,6 +69,8 @@ err_device:
 err_ratelimiter:
 	wg_ratelimiter_uninit();
 err_peer_cache:
+	/* Self-tests free peers and nodes through RCU callbacks. */
+	rcu_barrier();
 	wg_peer_cache_uninit();
 err_allowedips_slab:
 	wg_allowedips_slab_uninit();

@@ -136,8 +136,8 @@ void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb)
  *    increment at once.  Producers on the transmit and receive paths run
  *    with BH disabled, so there P <= nr_cpu_ids (a preemptible producer
  *    adds one more): e.g. at most 1,087 packets on a 64-CPU machine for a
- *    bound of 1,024.  The bound caps memory, not a
- *    protocol quantity, so a few packets over are harmless;
+ *    bound of 1,024.  The bound caps memory, not a protocol quantity, so
+ *    a few packets over are harmless;
  *  - credits come back per batch, after the consumer is done with the
  *    packets, so what is charged includes packets the consumer holds; the
  *    lag only makes the bound stricter, never looser.

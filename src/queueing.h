@@ -40,6 +40,9 @@ enum wg_queueing_limits {
 	WG_MAX_QUEUED_PACKETS = 1024,
 };
 
+struct wg_device;
+struct wg_noise_keypair;
+
 /*
  * The algorithm keeps one node in the queue at all times, the stub, which
  * carries no packet.  A whole sk_buff would cost over 200 bytes per queue,
@@ -48,9 +51,6 @@ enum wg_queueing_limits {
  * through that pointer; ->next only places ->prev (queueing.c asserts the
  * offsets).
  */
-struct wg_device;
-struct wg_noise_keypair;
-
 struct wg_mpsc_stub {
 	struct sk_buff *next;
 	struct sk_buff *prev;
