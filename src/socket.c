@@ -287,7 +287,7 @@ static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 				    endpoint->addr4.sin_port, false, false);
 		return 0;
 	}
-	return udp_tunnel6_xmit_skb(dst, sock, skb, skb->dev,
+	return udp_tunnel6_xmit_skb(dst, sock, skb, NULL,
 				    (struct in6_addr *)&endpoint->src6,
 				    (struct in6_addr *)&endpoint->addr6.sin6_addr,
 				    ds, ip6_dst_hoplimit(dst), 0, sport,
@@ -309,7 +309,11 @@ static int wg_socket_send(struct wg_device *wg, struct wg_peer *peer,
 	int ret;
 
 	skb_mark_not_on_list(skb);
-	skb->dev = wg->dev;
+	/*
+	 * No device: the tunnel helpers would count the outer packet on it,
+	 * and the device already counted the inner one (send.c).
+	 */
+	skb->dev = NULL;
 	skb->mark = wg->fwmark;
 
 	rcu_read_lock_bh();

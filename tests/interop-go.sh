@@ -5,8 +5,11 @@
 # through its UAPI socket by wg(8)): Noise handshakes in both directions,
 # with and without a preshared key, over IPv4 and IPv6 outer addresses;
 # handshakes that must fail (wrong public key, wrong preshared key); and a
-# restarted wireguard-go re-handshaking with a live wgmpsc device.  Only
-# handshakes and keepalives are exercised: there is no data path yet.
+# restarted wireguard-go re-handshaking with a live wgmpsc device.  Then
+# the data path through a tunnel with a preshared key: pings both ways,
+# IPv4 and IPv6 inside, over IPv4 and IPv6 outside, fragmented inner
+# pings, iperf3 TCP streams both ways, and the counters of both sides
+# afterwards.
 # Runs inside the test VM as root (tools/vm.sh), loading $WGMPSC_KO.
 #
 # Topology, rebuilt from scratch for every case:
@@ -18,6 +21,9 @@
 #   |                                         |   |                                         |
 #   | veth-k 192.168.77.1/24  fd77::1/64      +---+ veth-g 192.168.77.2/24  fd77::2/64      |
 #   +-----------------------------------------+   +-----------------------------------------+
+#
+# The data-path cases add inner addresses: wg0 10.77.0.1/24 fd77:1::1/64
+# in "kern", wg1 10.77.0.2/24 fd77:1::2/64 in "go".
 #
 # A handshake is complete on a side when `wg show <dev> latest-handshakes`
 # is non-zero there.  The initiator records it when the response arrives,
@@ -172,6 +178,12 @@ diag() {
 		wgk show wg0 dump
 		echo "go: wg show wg1 dump:"
 		wgg show wg1 dump
+		echo "kern: ethtool -S wg0 (non-zero):"
+		nsk ethtool -S wg0 | awk 'NR > 1 && $2 != 0'
+		echo "kern: ip -s link:"
+		nsk ip -s link
+		echo "go: ip -s link:"
+		nsg ip -s link
 		echo "kern: dmesg (module lines) since the case started:"
 		dmesg | tail -n +$((DMESG0 + 1)) | grep -E 'wgmpsc|wg0' | tail -n 40
 		echo "go: wireguard-go log:"
@@ -452,6 +464,208 @@ case_go_restart() {
 	tap_check "$name: wgmpsc counts bytes received and sent" transfer_both
 }
 
+# --- data path -----------------------------------------------------------
+
+# Inner addresses, on wg0 (kern) and wg1 (go).
+K4=10.77.0.1 G4=10.77.0.2 K6=fd77:1::1 G6=fd77:1::2
+# iperf3's duration per stream, seconds.
+IPERF_SECS=3
+# What each side's transfer counters must exceed both ways after traffic.
+MIN_TRANSFER=100000
+
+# setup_tunnel 4|6: setup, then a tunnel ready for traffic: the inner
+# addresses on wg0 and wg1, each side's peer allowing the other's inner
+# addresses, the same preshared key on both sides, and each side knowing
+# the other's endpoint over IPv4 or IPv6 outer addresses.  No keepalives:
+# whichever side sends first initiates the handshake.
+setup_tunnel() {
+	local kep gep
+	case $1 in
+	4) kep=192.168.77.1:$KPORT gep=192.168.77.2:$GPORT ;;
+	6) kep="[fd77::1]:$KPORT" gep="[fd77::2]:$GPORT" ;;
+	esac
+	setup
+	wg genpsk >"$T/psk"
+	ip -n kern addr add $K4/24 dev wg0
+	ip -n kern addr add $K6/64 dev wg0 nodad
+	ip -n go addr add $G4/24 dev wg1
+	ip -n go addr add $G6/64 dev wg1 nodad
+	ip -n go link set wg1 up
+	wgk set wg0 peer "$GPUB" preshared-key "$T/psk" \
+		allowed-ips $G4/32,$G6/128 endpoint "$gep"
+	wgg set wg1 peer "$KPUB" preshared-key "$T/psk" \
+		allowed-ips $K4/32,$K6/128 endpoint "$kep"
+}
+
+# data_check NAME CMD...: tap_check, plus the case's diagnostics on its
+# first failure.
+data_check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		tap_ok "$name"
+	else
+		tap_not_ok "$name"
+		printf '%s\n' "$out" | sed 's/^/# /'
+		[ -n "$DIAG_DONE" ] || { diag; DIAG_DONE=1; }
+	fi
+}
+
+# pings NS ADDR COUNT MAX_LOST [PING-ARGS...]: COUNT echo requests from NS
+# to ADDR, at most MAX_LOST of them unanswered, no reply duplicated or
+# with wrong data.  The first request of a tunnel waits for the handshake,
+# and a busy TCG host delays some replies by far more than ping's usual
+# wait for the last one: with a deadline (-w) ping instead sends on until
+# it has COUNT replies, so the requests answered among the first COUNT are
+# counted from the replies' sequence numbers.  A tunnel that loses
+# everything costs the whole deadline.
+pings() {
+	local ns=$1 addr=$2 count=$3 max_lost=$4 out answered
+	shift 4
+	out=$(timeout 30 nsenter --net="/run/netns/$ns" \
+		ping -n -c "$count" -i 0.2 -w 15 "$@" "$addr" 2>&1) || true
+	answered=$(printf '%s\n' "$out" | awk -v n="$count" '
+		/ bytes from .* icmp_seq=/ && !/DUP!/ {
+			sub(/.*icmp_seq=/, ""); sub(/ .*/, "")
+			if ($0 + 0 >= 1 && $0 + 0 <= n) seen[$0 + 0] = 1 }
+		END { print length(seen) }')
+	if [ "$answered" -ge $((count - max_lost)) ] &&
+		! printf '%s\n' "$out" | grep -q -e 'DUP!' -e 'wrong data'; then
+		return 0
+	fi
+	echo "ping $* $addr from ns $ns: $answered of the first $count requests" \
+		"answered (at most $max_lost may be lost), or duplicates or wrong data:"
+	printf '%s\n' "$out" | awk '{ l[NR] = $0 } END {
+		for (i = 1; i <= NR; i++) if (i <= 12 || i > NR - 3) print l[i]
+		else if (i == 13) print "..." }'
+	return 1
+}
+
+# iperf_check NAME ADDR [-R]: one TAP line, an iperf3 TCP stream of
+# IPERF_SECS through the tunnel, between a client in "kern" and a one-off
+# server in "go" at ADDR (the client sends; with -R the server does), moved
+# bytes.  The rate is a diagnostic only: benchmarks measure speed.
+iperf_check() {
+	local name=$1 addr=$2 spid out i res bytes mbps secs
+	shift 2
+	nsg iperf3 -s -1 --forceflush -B "$addr" >"$T/iperf-server.log" 2>&1 &
+	spid=$!
+	# Until the server listens (starting iperf3 can take seconds in TCG).
+	for ((i = 0; i < 200; i++)); do
+		nsg ss -Hltn 'sport = :5201' |
+			awk -v a="$addr:5201" -v b="[$addr]:5201" '$4 == a || $4 == b {f = 1} END {exit !f}' &&
+			break
+		sleep 0.1
+	done
+	out=$(timeout $((IPERF_SECS + 30)) nsenter --net=/run/netns/kern \
+		iperf3 -J -c "$addr" -t "$IPERF_SECS" --connect-timeout 10000 "$@" 2>&1) || true
+	kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	res=$(printf '%s\n' "$out" | python3 -c '
+import json, sys
+d = None
+try:
+    d = json.load(sys.stdin)
+    r = d["end"]["sum_received"]
+    print(int(r["bytes"]), "%.1f" % (r["bits_per_second"] / 1e6), "%.1f" % r["seconds"])
+except Exception as e:
+    print(0, 0, 0, "no result:", d.get("error", e) if isinstance(d, dict) else e)
+' 2>&1) || true
+	read -r bytes mbps secs _ <<<"$res"
+	if [ "${bytes:-0}" -gt 0 ] 2>/dev/null; then
+		tap_ok "$name: iperf3 TCP moves data"
+		echo "# $name: $bytes bytes received in $secs s, $mbps Mbit/s"
+	else
+		tap_not_ok "$name: iperf3 TCP moves data"
+		echo "# iperf3 client: $res"
+		printf '%s\n' "$out" | tail -n 20 | sed 's/^/# client: /'
+		sed 's/^/# server: /' "$T/iperf-server.log" | tail -n 10
+		[ -n "$DIAG_DONE" ] || { diag; DIAG_DONE=1; }
+	fi
+}
+
+# transfer_over NS DEV MIN: the one peer's rx and tx bytes both exceed MIN.
+transfer_over() {
+	local rx tx
+	read -r _ rx tx < <(timeout 60 nsenter --net="/run/netns/$1" wg show "$2" transfer)
+	echo "$1/$2 transfer: rx $rx tx $tx bytes"
+	[ "${rx:-0}" -gt "$3" ] && [ "${tx:-0}" -gt "$3" ]
+}
+
+# link_counters_agree: wgmpsc's interface counters (ip -s link, inner
+# bytes) against its peer's transfer counters (whole WireGuard messages,
+# handshakes included), each way: the inner bytes are fewer than the bytes
+# of the messages that carried them, and, most of the traffic being
+# full-sized packets (TCP segments, IP fragments), more than half of them.
+link_counters_agree() {
+	local rx tx lrx ltx
+	read -r _ rx tx < <(wgk show wg0 transfer)
+	read -r lrx ltx < <(nsk ip -s -j link show wg0 | python3 -c '
+import json, sys
+s = json.load(sys.stdin)[0]["stats64"]
+print(s["rx"]["bytes"], s["tx"]["bytes"])')
+	echo "wg0: ip -s link: rx $lrx tx $ltx bytes; wg show wg0 transfer: rx $rx tx $tx bytes"
+	[ "$lrx" -le "$rx" ] && [ $((2 * lrx)) -gt "$rx" ] &&
+		[ "$ltx" -le "$tx" ] && [ $((2 * ltx)) -gt "$tx" ]
+}
+
+# no_drops: wgmpsc counted no received packet it had to drop as forged,
+# malformed, replayed or from an address its peer may not use.
+no_drops() {
+	nsk ethtool -S wg0 | awk '
+		/rx_(invalid_message|bad_mac|replay|allowedips_mismatch):/ {
+			print; if ($2 != 0) bad = 1 }
+		END { exit bad }'
+}
+
+# 9. Data path over IPv4, wgmpsc sending first (so initiating): pings both
+# ways with IPv4 and IPv6 inside, inner packets larger than the MTU (IP
+# fragments, each its own tunnel packet) both ways, TCP streams both ways
+# with both families, and afterwards both sides' transfer counters show the
+# traffic, wgmpsc's interface counters agree with its transfer counters,
+# and wgmpsc dropped nothing.
+case_data_v4() {
+	local name="data ipv4"
+	setup_tunnel 4
+	data_check "$name: ping kern->go ipv4 inside" pings kern $G4 5 1
+	data_check "$name: ping go->kern ipv4 inside" pings go $K4 5 1
+	data_check "$name: ping kern->go ipv6 inside" pings kern $G6 5 1
+	data_check "$name: ping go->kern ipv6 inside" pings go $K6 5 1
+	data_check "$name: 3000-byte ping kern->go ipv4 inside" pings kern $G4 4 1 -s 3000
+	data_check "$name: 3000-byte ping go->kern ipv4 inside" pings go $K4 4 1 -s 3000
+	data_check "$name: 3000-byte ping kern->go ipv6 inside" pings kern $G6 4 1 -s 3000
+	data_check "$name: 3000-byte ping go->kern ipv6 inside" pings go $K6 4 1 -s 3000
+	iperf_check "$name: kern->go ipv4 inside" $G4
+	iperf_check "$name: go->kern ipv4 inside" $G4 -R
+	iperf_check "$name: kern->go ipv6 inside" $G6
+	iperf_check "$name: go->kern ipv6 inside" $G6 -R
+	data_check "$name: wgmpsc's transfer counters exceed $MIN_TRANSFER bytes both ways" \
+		transfer_over kern wg0 $MIN_TRANSFER
+	data_check "$name: wireguard-go's transfer counters exceed $MIN_TRANSFER bytes both ways" \
+		transfer_over go wg1 $MIN_TRANSFER
+	data_check "$name: wgmpsc's interface byte counters agree with its transfer counters" \
+		link_counters_agree
+	data_check "$name: wgmpsc dropped no received packet" no_drops
+}
+
+# 10. Data path over IPv6, wireguard-go sending first (so initiating, and
+# wgmpsc responding): pings both ways with both families inside, and
+# fragmented inner pings both ways; wgmpsc's interface counters agree with
+# its transfer counters, and it dropped nothing.
+case_data_v6() {
+	local name="data ipv6"
+	setup_tunnel 6
+	data_check "$name: ping go->kern ipv4 inside" pings go $K4 5 1
+	data_check "$name: ping kern->go ipv4 inside" pings kern $G4 5 1
+	data_check "$name: ping go->kern ipv6 inside" pings go $K6 5 1
+	data_check "$name: ping kern->go ipv6 inside" pings kern $G6 5 1
+	data_check "$name: 3000-byte ping go->kern ipv4 inside" pings go $K4 4 1 -s 3000
+	data_check "$name: 3000-byte ping kern->go ipv6 inside" pings kern $G6 4 1 -s 3000
+	data_check "$name: wgmpsc's interface byte counters agree with its transfer counters" \
+		link_counters_agree
+	data_check "$name: wgmpsc dropped no received packet" no_drops
+}
+
 run_case case_kern_init
 run_case case_go_init
 run_case case_kern_init_psk
@@ -461,6 +675,8 @@ run_case case_wrong_pubkey
 run_case case_wrong_psk_kern_init
 run_case case_wrong_psk_go_init
 run_case case_go_restart
+run_case case_data_v4
+run_case case_data_v6
 teardown
 
 # --- the end -------------------------------------------------------------
