@@ -260,11 +260,13 @@ static const struct {
 	WG_STAT(rx_bad_mac),
 	WG_STAT(rx_replay),
 	WG_STAT(rx_queue_full),
+	WG_STAT(rx_crypt_ring_full),
 	WG_STAT(rx_allowedips_mismatch),
 	WG_STAT(tx_bad_protocol),
 	WG_STAT(tx_no_peer),
 	WG_STAT(tx_no_endpoint),
 	WG_STAT(tx_queue_full),
+	WG_STAT(tx_crypt_ring_full),
 };
 #undef WG_STAT
 

@@ -38,11 +38,13 @@ struct wg_device_stats {
 	atomic64_t rx_bad_mac;
 	atomic64_t rx_replay;
 	atomic64_t rx_queue_full;
+	atomic64_t rx_crypt_ring_full;
 	atomic64_t rx_allowedips_mismatch;
 	atomic64_t tx_bad_protocol;
 	atomic64_t tx_no_peer;
 	atomic64_t tx_no_endpoint;
 	atomic64_t tx_queue_full;
+	atomic64_t tx_crypt_ring_full;
 };
 
 /*

@@ -86,7 +86,8 @@ struct wg_peer {
 	struct list_head napi_node;	/* its NAPI instance's ready list */
 	u16 napi_index;
 
-	u64 rx_bytes, tx_bytes;
+	/* Handshake workers and the data path add from different CPUs. */
+	atomic64_t rx_bytes, tx_bytes;
 	u64 walltime_last_handshake;	/* ns since the epoch; 0: never */
 	u16 persistent_keepalive_interval;
 	bool is_dead;

@@ -103,7 +103,7 @@ static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 	/* Authenticated: the peer is wherever this came from. */
 	if (!wg_socket_endpoint_from_skb(&endpoint, skb))
 		wg_socket_update_peer_endpoint(peer, &endpoint);
-	peer->rx_bytes += skb->len;
+	atomic64_add(skb->len, &peer->rx_bytes);
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
 
@@ -211,9 +211,40 @@ err:
 
 /* Data: receive (see the data path in queueing.h). */
 
+/* Why a datagram is not delivered, counted where it is found. */
+enum wg_rx_drop {
+	WG_RX_DELIVER,
+	WG_RX_EXPIRED,		/* its session ended while it waited */
+	WG_RX_NOMEM,
+	WG_RX_BAD_MAC,
+	WG_RX_RING_FULL,	/* no room at the decryption worker */
+};
+
+static void wg_receive_count_drop(struct wg_device *wg, enum wg_rx_drop why)
+{
+	switch (why) {
+	case WG_RX_DELIVER:
+		return;
+	case WG_RX_EXPIRED:
+		atomic64_inc(&wg->stats.rx_no_keypair);
+		break;
+	case WG_RX_NOMEM:
+		break;
+	case WG_RX_BAD_MAC:
+		atomic64_inc(&wg->stats.rx_bad_mac);
+		DEV_STATS_INC(wg->dev, rx_errors);
+		DEV_STATS_INC(wg->dev, rx_crc_errors);
+		return;
+	case WG_RX_RING_FULL:
+		atomic64_inc(&wg->stats.rx_crypt_ring_full);
+		break;
+	}
+	DEV_STATS_INC(wg->dev, rx_dropped);
+}
+
 /* Decrypts one datagram in place; leaves skb->data at the plaintext. */
-static bool wg_receive_decrypt(struct sk_buff *skb, u64 nonce,
-			       struct wg_noise_keypair *keypair)
+static enum wg_rx_drop wg_receive_decrypt(struct sk_buff *skb, u64 nonce,
+					  struct wg_noise_keypair *keypair)
 {
 	struct scatterlist sg[MAX_SKB_FRAGS + 8];
 	struct sk_buff *trailer;
@@ -224,21 +255,22 @@ static bool wg_receive_decrypt(struct sk_buff *skb, u64 nonce,
 		     wg_birthdate_has_expired(keypair->receiving.birthdate,
 					      WG_REJECT_AFTER_TIME) ||
 		     nonce >= WG_REJECT_AFTER_MESSAGES))
-		return false;
+		return WG_RX_EXPIRED;
 	len = skb->len - WG_DATA_HEADER_LEN;
 	num_frags = skb_cow_data(skb, 0, &trailer);
 	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
-		return false;
+		return WG_RX_NOMEM;
 	sg_init_table(sg, num_frags);
 	if (skb_to_sgvec(skb, sg, WG_DATA_HEADER_LEN, len) <= 0)
-		return false;
+		return WG_RX_NOMEM;
 	/* Unlike encryption, the length given here includes the tag. */
 	if (!chacha20poly1305_decrypt_sg_inplace(sg, len, NULL, 0, nonce,
 						 keypair->receiving.key))
-		return false;
+		return WG_RX_BAD_MAC;
 	/* The outer headers stay reachable for roaming: only data moves. */
 	__skb_pull(skb, WG_DATA_HEADER_LEN);
-	return !pskb_trim(skb, len - NOISE_AUTHTAG_LEN);
+	return pskb_trim(skb, len - NOISE_AUTHTAG_LEN) ? WG_RX_NOMEM :
+							 WG_RX_DELIVER;
 }
 
 /*
@@ -271,9 +303,13 @@ void wg_receive_decrypt_work(struct work_struct *work)
 	while ((skb = ptr_ring_consume_bh(&worker->ring))) {
 		struct wg_packet_cb *cb = WG_PACKET_CB(skb);
 		struct wg_peer *peer = wg_peer_get(cb->keypair->entry.peer);
-		bool ok = wg_receive_decrypt(skb, cb->nonce, cb->keypair);
+		enum wg_rx_drop why = wg_receive_decrypt(skb, cb->nonce,
+							 cb->keypair);
 
-		wg_packet_set_state(skb, ok ? WG_PACKET_DONE : WG_PACKET_DEAD);
+		/* Counted now: the skb is not ours once its state is set. */
+		wg_receive_count_drop(peer->device, why);
+		wg_packet_set_state(skb, why == WG_RX_DELIVER ? WG_PACKET_DONE :
+								WG_PACKET_DEAD);
 		wg_receive_kick_napi(peer);
 		wg_peer_put(peer);
 		cond_resched();
@@ -292,6 +328,7 @@ void wg_receive_dispatch(struct wg_peer *peer)
 		atomic_set(&WG_PACKET_CB(skb)->state, WG_PACKET_QUEUED);
 		wg_ordered_list_append(&peer->rx_ordered, skb);
 		if (unlikely(!wg_crypt_dispatch(wg, wg->decrypt_workers, skb))) {
+			wg_receive_count_drop(wg, WG_RX_RING_FULL);
 			wg_packet_set_state(skb, WG_PACKET_DEAD);
 			wg_receive_kick_napi(peer);
 		}
@@ -340,7 +377,7 @@ static void wg_receive_deliver(struct wg_peer *peer,
 	}
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
-	peer->rx_bytes += skb->len + WG_MESSAGE_MINIMUM_LEN;
+	atomic64_add(skb->len + WG_MESSAGE_MINIMUM_LEN, &peer->rx_bytes);
 	/*
 	 * An initiator whose session is about to be rejected renews it now,
 	 * leaving a keepalive period and a handshake's time to spare.
@@ -419,9 +456,7 @@ static int wg_receive_peer(struct wg_peer *peer, struct napi_struct *napi,
 
 		++done;
 		if (unlikely(wg_packet_state(skb) != WG_PACKET_DONE)) {
-			atomic64_inc(&wg->stats.rx_bad_mac);
-			DEV_STATS_INC(wg->dev, rx_errors);
-			DEV_STATS_INC(wg->dev, rx_crc_errors);
+			/* Counted by cause where it failed. */
 			kfree_skb(skb);
 		} else if (unlikely(!wg_replay_window_check(&keypair->receiving_window,
 							     cb->nonce))) {

@@ -347,8 +347,10 @@ static void wg_send_dispatch(struct wg_peer *peer)
 		atomic_set(&cb->state, WG_PACKET_QUEUED);
 		wg_ordered_list_append(&peer->tx_ordered, first);
 		if (unlikely(!wg_crypt_dispatch(wg, wg->encrypt_workers,
-						first)))
+						first))) {
+			atomic64_inc(&wg->stats.tx_crypt_ring_full);
 			wg_packet_set_state(first, WG_PACKET_DEAD);
+		}
 		rekey |= wg_send_should_rekey(keypair, nonce + cb->segs);
 	}
 	wg_mpsc_consumed(&peer->tx_queue, consumed);

@@ -376,7 +376,7 @@ int wg_socket_send_skb(struct wg_peer *peer, struct sk_buff *skb, u8 ds)
 
 	ret = wg_socket_send(peer->device, peer, skb, &endpoint, ds);
 	if (likely(!ret))
-		peer->tx_bytes += len;
+		atomic64_add(len, &peer->tx_bytes);
 	return ret;
 }
 

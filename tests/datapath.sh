@@ -53,57 +53,23 @@ T0=$SECONDS
 # Checks run by tap_check print TAP diagnostics ("# ...") here.
 exec 3>&1
 
-# Test namespaces: every one is "wg-<something>".
-test_namespaces() { ip netns list 2>/dev/null | awk '$1 ~ /^wg-/ {print $1}'; }
-
 cleanup() {
 	set +e
-	local pid ns
+	local pid
 	if [ -f "$T/pids" ]; then
 		while read -r pid; do
 			kill "$pid" 2>/dev/null
 		done <"$T/pids"
 	fi
-	for ns in $(test_namespaces); do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill "$pid" 2>/dev/null
-		done
-	done
-	sleep 0.5
-	for ns in $(test_namespaces); do
-		ip netns del "$ns"
-	done
-	if [ "$MODULE_LOADED" = 1 ] && [ -d "/sys/module/$(modinfo -F name "$WGMPSC_KO")" ]; then
-		for _ in $(seq 50); do
-			wg_unload_module 2>/dev/null && break
-			sleep 0.2
-		done
-	fi
+	wg_cleanup_namespaces '^wg-'
+	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
 # --- helpers -----------------------------------------------------------
 
-# nsx NS CMD...: CMD in namespace NS, failing rather than hanging.
-nsx() {
-	local ns=$1
-	shift
-	timeout 120 ip netns exec "$ns" "$@"
-}
-
 helper() { python3 "$HELPER" "$@"; }
-
-# wait_until SECONDS CMD...: polls CMD every 0.2s until it succeeds; on
-# timeout, runs it once more so its complaint is shown.
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || { "$@"; return 1; }
-		sleep 0.2
-	done
-}
 
 # keypair NAME: private key in $T/NAME.key, public key in $T/NAME.pub.
 keypair() {
@@ -269,34 +235,6 @@ replied_up_to() {
 	return 1
 }
 
-# stats_snapshot NS DEV FILE: all of them, "name value" lines.
-stats_snapshot() {
-	ip netns exec "$1" ethtool -S "$2" | awk -F': *' 'NF == 2 { gsub(/ /, "", $1); print $1, $2 }' >"$3"
-}
-# delta BEFORE AFTER NAME: how much NAME grew between two snapshots.
-delta() {
-	awk -v k="$3" 'FNR == NR { if ($1 == k) b = $2; next } $1 == k { print $2 - b }' "$1" "$2"
-}
-# grew BEFORE AFTER NAME / unchanged BEFORE AFTER NAME...
-grew() {
-	local d
-	d=$(delta "$@")
-	[ "${d:-0}" -gt 0 ] && return 0
-	echo "$3 did not grow (delta ${d:-none})"
-	return 1
-}
-unchanged() {
-	local b=$1 a=$2 k d bad=0
-	shift 2
-	for k; do
-		d=$(delta "$b" "$a" "$k")
-		[ "${d:-x}" = 0 ] && continue
-		echo "$k grew by ${d:-?}"
-		bad=1
-	done
-	return $bad
-}
-
 # endpoint_is NS DEV WANT: the device's only peer has endpoint WANT.
 endpoint_is() {
 	local got
@@ -347,25 +285,6 @@ clean_rx() {
 udp_moved() {
 	udp_bound "$1" "$3" || { echo "nothing bound to :$3 in $1"; return 1; }
 	udp_unbound "$1" "$2"
-}
-
-# run_block FN: runs one block in a subshell with `set -e`, so a failing
-# setup command ends that block with a "not ok" naming the command, but
-# never the file.  The TAP counters come back through a file.
-run_block() {
-	local fn=$1 rc t0=$SECONDS
-	set +e
-	(
-		trap 'echo "$TAP_N $TAP_FAILED" >"$T/counters"' EXIT
-		trap 'echo "# $fn: line $LINENO: command failed: $BASH_COMMAND"' ERR
-		set -eE -o pipefail
-		"$fn"
-	)
-	rc=$?
-	set -e
-	read -r TAP_N TAP_FAILED <"$T/counters"
-	[ "$rc" -eq 0 ] || tap_not_ok "$fn: block aborted by a failing setup command (status $rc)"
-	echo "# $fn: $((SECONDS - t0)) s"
 }
 
 # --- blocks --------------------------------------------------------------
@@ -752,7 +671,7 @@ block_stress() {
 	stats_snapshot wg-a wgs1 "$T/s.before"
 	iperf_run stress wg-b wg-a 10.3.0.2 "$STRESS" -P 4 -R
 	stats_snapshot wg-a wgs1 "$T/s.after"
-	echo "# wgs1 counter deltas: $(for k in rx_bad_mac rx_replay rx_invalid_message rx_no_keypair rx_queue_full tx_queue_full; do
+	echo "# wgs1 counter deltas: $(for k in rx_bad_mac rx_replay rx_invalid_message rx_no_keypair rx_queue_full rx_crypt_ring_full tx_queue_full tx_crypt_ring_full; do
 		printf '%s=%s ' $k "$(delta "$T/s.before" "$T/s.after" $k)"; done)"
 	iperf_check "stress: ${STRESS}s, 4 TCP flows, one peer, reordered outer path: no 1-s interval at 0" stress
 	tap_check "stress: the receiver saw no bad MAC, no invalid message, no replay reject" \
@@ -842,33 +761,6 @@ block_churn() {
 	bg_stop churnping_a
 }
 
-# audit: every "<Kind> <n> created" in the kernel log has exactly one
-# "<Kind> <n> destroyed" and vice versa; prints per-kind totals.
-audit() {
-	dmesg | awk '
-	/wgmpsc: / && match($0, /[A-Z][A-Za-z]* [0-9]+ (created|destroyed)$/) {
-		split(substr($0, RSTART), f, " ")
-		k = f[1] " " f[2]
-		if (f[3] == "created") { c[k]++; nc[f[1]]++ } else { d[k]++; nd[f[1]]++ }
-		kinds[f[1]] = 1
-	}
-	END {
-		for (x in kinds) printf "# %s: %d created, %d destroyed\n", x, nc[x], nd[x]
-		bad = 0
-		for (k in c) if (c[k] != 1 || d[k] != 1) { if (bad++ < 10) printf "# unbalanced: %s created %d, destroyed %d\n", k, c[k], d[k] }
-		for (k in d) if (!(k in c)) { if (bad++ < 10) printf "# destroyed, never created: %s\n", k }
-		if (bad) printf "# %d unbalanced objects\n", bad
-		exit bad != 0
-	}'
-}
-lifetime_count() { dmesg | grep -cE "wgmpsc: .*: $1 [0-9]+ $2\$" || true; }
-
-no_carrier() {
-	case $(ip -n "$1" link show "$2") in *NO-CARRIER*) return 0 ;; esac
-	ip -n "$1" link show "$2"
-	return 1
-}
-
 block_teardown() {
 	local ns out
 	# wg-mid, which holds the sockets of wg1 (and wg2, wg3, wgx, wgloop,
@@ -894,15 +786,12 @@ block_teardown() {
 	tap_check "teardown: no test namespace left" sh -c "! ip netns list | grep -q '^wg-'"
 	tap_check "lifetime: peers and keypairs were logged (debug build): $(lifetime_count Peer created) peers, $(lifetime_count Keypair created) keypairs" \
 		test "$(lifetime_count Peer created)" -gt 0 -a "$(lifetime_count Keypair created)" -gt 0
-	wait_until 20 audit >/dev/null 2>&1 || true
-	tap_check "lifetime: every created peer and keypair was destroyed, and only those" audit
-	audit | grep '^# [A-Z]' || true
+	wait_until 20 lifetime_audit >/dev/null 2>&1 || true
+	tap_check "lifetime: every created peer and keypair was destroyed, and only those" lifetime_audit
+	lifetime_audit | grep '^# [A-Z]' || true
 
 	tap_check "teardown: module unloads" wg_unload_module
-	out=$(cat /proc/sys/kernel/tainted)
-	# W (warning, bit 9), D (oops, bit 7), B (bad page, bit 5), L (soft lockup, bit 14)
-	tap_check "teardown: kernel not tainted by a warning, oops or lockup" \
-		test $((out & ((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))) -eq 0
+	tap_check "teardown: kernel not tainted by a warning, oops or lockup" kernel_clean
 }
 
 # --- main --------------------------------------------------------------

@@ -62,3 +62,140 @@ wg_unload_module() {
 	name=$(modinfo -F name "${1:-$WGMPSC_KO}")
 	rmmod "$name"
 }
+
+# --- shared by the namespace tests ---------------------------------------
+# Tests that use these set T to a scratch directory of their own first.
+
+# nsx NS CMD...: CMD in namespace NS, failing rather than hanging.
+nsx() {
+	local ns=$1
+	shift
+	timeout 120 ip netns exec "$ns" "$@"
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.2s until it succeeds; on
+# timeout, runs it once more so that its complaint is shown.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || { "$@"; return 1; }
+		sleep 0.2
+	done
+}
+
+# run_block FN: runs one block in a subshell with `set -e`, so a failing
+# setup command ends that block with a "not ok" naming the command, but
+# never the file; tap_check assertions inside never abort.  The TAP
+# counters come back through $T/counters.
+run_block() {
+	local fn=$1 rc t0=$SECONDS
+	set +e
+	(
+		trap 'echo "$TAP_N $TAP_FAILED" >"$T/counters"' EXIT
+		trap 'echo "# $fn: line $LINENO: command failed: $BASH_COMMAND"' ERR
+		set -eE -o pipefail
+		"$fn"
+	)
+	rc=$?
+	set -e
+	read -r TAP_N TAP_FAILED <"$T/counters"
+	[ "$rc" -eq 0 ] || tap_not_ok "$fn: block aborted by a failing setup command (status $rc)"
+	echo "# $fn: $((SECONDS - t0)) s"
+}
+
+# wg_cleanup_namespaces REGEX: kills what runs in the namespaces whose
+# names match REGEX and deletes them (a cleanup trap's work).
+wg_cleanup_namespaces() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk -v re="$1" '$1 ~ re { print $1 }'); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "$pid" 2>/dev/null
+		done
+	done
+	sleep 0.5
+	for ns in $(ip netns list 2>/dev/null | awk -v re="$1" '$1 ~ re { print $1 }'); do
+		ip netns del "$ns"
+	done
+}
+
+# wg_unload_module_retry: namespace teardown is asynchronous, so the module
+# may stay busy for a moment after the last device went.
+wg_unload_module_retry() {
+	[ -d "/sys/module/$(modinfo -F name "$WGMPSC_KO")" ] || return 0
+	for _ in $(seq 50); do
+		wg_unload_module 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# no_carrier NS DEV: the link shows NO-CARRIER.
+no_carrier() {
+	local out
+	out=$(ip -n "$1" link show "$2") || return 1
+	case $out in *NO-CARRIER*) return 0 ;; esac
+	echo "$out"
+	return 1
+}
+
+# stats_snapshot NS DEV FILE: `ethtool -S` counters as "name value" lines.
+stats_snapshot() {
+	ip netns exec "$1" ethtool -S "$2" | awk -F': *' 'NF == 2 { gsub(/ /, "", $1); print $1, $2 }' >"$3"
+}
+# delta BEFORE AFTER NAME: how much NAME grew between two snapshots.
+delta() {
+	awk -v k="$3" 'FNR == NR { if ($1 == k) b = $2; next } $1 == k { print $2 - b }' "$1" "$2"
+}
+# grew BEFORE AFTER NAME / unchanged BEFORE AFTER NAME...
+grew() {
+	local d
+	d=$(delta "$@")
+	[ "${d:-0}" -gt 0 ] && return 0
+	echo "$3 did not grow (delta ${d:-none})"
+	return 1
+}
+unchanged() {
+	local b=$1 a=$2 k d bad=0
+	shift 2
+	for k; do
+		d=$(delta "$b" "$a" "$k")
+		[ "${d:-x}" = 0 ] && continue
+		echo "$k grew by ${d:-?}"
+		bad=1
+	done
+	return $bad
+}
+
+# The debug build logs "<Kind> <n> created" and "<Kind> <n> destroyed" for
+# peers and keypairs.  lifetime_count KIND EVENT counts such lines;
+# lifetime_audit succeeds when every object created was destroyed exactly
+# once and only those, printing per-kind totals as diagnostics.
+lifetime_count() { dmesg | grep -cE "wgmpsc: .*: $1 [0-9]+ $2\$" || true; }
+lifetime_audit() {
+	dmesg | awk '
+	/wgmpsc: / && match($0, /[A-Z][A-Za-z]* [0-9]+ (created|destroyed)$/) {
+		split(substr($0, RSTART), f, " ")
+		k = f[1] " " f[2]
+		if (f[3] == "created") { c[k]++; nc[f[1]]++ } else { d[k]++; nd[f[1]]++ }
+		kinds[f[1]] = 1
+	}
+	END {
+		for (x in kinds) printf "# %s: %d created, %d destroyed\n", x, nc[x], nd[x]
+		bad = 0
+		for (k in c) if (c[k] != 1 || d[k] != 1) { if (bad++ < 10) printf "# unbalanced: %s created %d, destroyed %d\n", k, c[k], d[k] }
+		for (k in d) if (!(k in c)) { if (bad++ < 10) printf "# destroyed, never created: %s\n", k }
+		if (bad) printf "# %d unbalanced objects\n", bad
+		exit bad != 0
+	}'
+}
+
+# kernel_clean: no warning (W), oops (D), bad page (B) or soft lockup (L)
+# taint.
+kernel_clean() {
+	local t
+	t=$(cat /proc/sys/kernel/tainted)
+	[ $((t & ((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))) -eq 0 ] && return 0
+	echo "tainted: $t"
+	return 1
+}

@@ -50,29 +50,13 @@ exec 3>&1
 
 cleanup() {
 	set +e
-	local ns
-	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^wgt-/ {print $1}'); do
-		ip netns del "$ns"
-	done
-	if [ "$MODULE_LOADED" = 1 ] && [ -d "/sys/module/$(modinfo -F name "$WGMPSC_KO")" ]; then
-		# Namespace teardown is asynchronous; give it a moment.
-		for _ in $(seq 50); do
-			wg_unload_module 2>/dev/null && break
-			sleep 0.2
-		done
-	fi
+	wg_cleanup_namespaces '^wgt-'
+	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
 # --- helpers -----------------------------------------------------------
-
-# nsx NS CMD...: CMD in namespace NS, failing rather than hanging.
-nsx() {
-	local ns=$1
-	shift
-	timeout 120 ip netns exec "$ns" "$@"
-}
 
 conf() { python3 "$CONF" "$@"; }
 genl() { local ns=$1; shift; nsx "$ns" python3 "$GENL" "$@"; }
@@ -144,15 +128,6 @@ unbound() {
 	return 1
 }
 
-# no_carrier NS DEV: the link shows NO-CARRIER.
-no_carrier() {
-	local out
-	out=$(ip -n "$1" link show "$2") || return 1
-	case $out in *NO-CARRIER*) return 0 ;; esac
-	echo "$out"
-	return 1
-}
-
 # fails_with PATTERN CMD...: CMD fails and its stderr matches PATTERN.
 fails_with() {
 	local pat=$1 err
@@ -164,41 +139,6 @@ fails_with() {
 	grep -qE -- "$pat" <<<"$err" && return 0
 	echo "failed, but stderr does not match '$pat': $err"
 	return 1
-}
-
-# lifetime_count KIND STATE: lines "wgmpsc: <dev>: KIND <n> STATE" so far.
-lifetime_count() {
-	dmesg | grep -cE "wgmpsc: .*: $1 [0-9]+ $2\$" || true
-}
-
-# wait_until SECONDS CMD...: polls CMD every 0.2s until it succeeds.
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || { "$@"; return 1; }
-		sleep 0.2
-	done
-}
-
-# run_block FN: runs one block in a subshell with `set -e`, so a failing
-# setup command ends that block with a "not ok" (naming the command) but
-# never the file; tap_check assertions inside never abort.  The TAP
-# counters come back through a file.
-run_block() {
-	local fn=$1 rc t0=$SECONDS
-	set +e
-	(
-		trap 'echo "$TAP_N $TAP_FAILED" >"$T/counters"' EXIT
-		trap 'echo "# $fn: line $LINENO: command failed: $BASH_COMMAND"' ERR
-		set -eE -o pipefail
-		"$fn"
-	)
-	rc=$?
-	set -e
-	read -r TAP_N TAP_FAILED <"$T/counters"
-	[ "$rc" -eq 0 ] || tap_not_ok "$fn: block aborted by a failing setup command (status $rc)"
-	echo "# $fn: $((SECONDS - t0)) s"
 }
 
 # --- setup ------------------------------------------------------------
@@ -978,41 +918,19 @@ block_teardown_audit() {
 	tap_check "teardown: no wireguard device left in the root namespace" \
 		sh -c "! ip -d link show type wireguard | grep -q ."
 
-	# Lifetime audit (debug build): every "<Kind> <n> created" has its
-	# "<Kind> <n> destroyed" and vice versa, once the deferred frees ran.
-	audit() {
-		dmesg | awk '
-		/wgmpsc: / && match($0, /[A-Z][A-Za-z]* [0-9]+ (created|destroyed)$/) {
-			split(substr($0, RSTART), f, " ")
-			k = f[1] " " f[2]
-			if (f[3] == "created") { c[k]++; nc[f[1]]++ } else { d[k]++; nd[f[1]]++ }
-			kinds[f[1]] = 1
-		}
-		END {
-			for (x in kinds) printf "# %s: %d created, %d destroyed\n", x, nc[x], nd[x]
-			bad = 0
-			for (k in c) if (c[k] != 1 || d[k] != 1) { if (bad++ < 10) printf "# unbalanced: %s created %d, destroyed %d\n", k, c[k], d[k] }
-			for (k in d) if (!(k in c)) { if (bad++ < 10) printf "# destroyed, never created: %s\n", k }
-			if (bad) printf "# %d unbalanced objects\n", bad
-			exit bad != 0
-		}'
-	}
 	c=$(lifetime_count '[A-Z][A-Za-z]*' created)
 	if [ "$c" -eq 0 ]; then
 		tap_not_ok "lifetime: the module logs object lifetimes (no 'created' line at all: not the debug build?)"
 		tap_skip "lifetime: every created object is destroyed, and only those" "nothing logged"
 	else
 		tap_ok "lifetime: the module logs object lifetimes ($c created)"
-		wait_until 60 audit >/dev/null 2>&1 || true
-		tap_check "lifetime: every created object is destroyed, and only those" audit
-		audit | grep '^# [A-Z]' || true
+		wait_until 60 lifetime_audit >/dev/null 2>&1 || true
+		tap_check "lifetime: every created object is destroyed, and only those" lifetime_audit
+		lifetime_audit | grep '^# [A-Z]' || true
 	fi
 
 	tap_check "teardown: module unloads" wg_unload_module
-	out=$(cat /proc/sys/kernel/tainted)
-	# W (warning, bit 9), D (oops, bit 7), B (bad page, bit 5), L (soft lockup, bit 14)
-	tap_check "teardown: kernel not tainted by a warning, oops or lockup" \
-		test $((out & ((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))) -eq 0
+	tap_check "teardown: kernel not tainted by a warning, oops or lockup" kernel_clean
 }
 
 run_block block_roundtrip

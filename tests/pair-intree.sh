@@ -59,15 +59,6 @@ print(base64.b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).decode())'
 		"${WGT_PAIR_SEED:?}-$1"
 }
 
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || { "$@"; return 1; }
-		sleep 0.5
-	done
-}
-
 handshake_time() { wg show wg0 latest-handshakes | awk '{ print $2 }'; }
 has_handshake() { [ "$(handshake_time)" -gt 0 ]; }
 transfer_both() {
