@@ -199,3 +199,68 @@ kernel_clean() {
 	echo "tainted: $t"
 	return 1
 }
+
+# --- configuration helpers (tests/netns-conf.py, tests/netns-genl.py) -----
+
+WG_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+conf() { python3 "$WG_TESTS_DIR/netns-conf.py" "$@"; }
+genl() { local ns=$1; shift; nsx "$ns" python3 "$WG_TESTS_DIR/netns-genl.py" "$@"; }
+pubkey_new() { wg genkey | wg pubkey; }
+
+# keyfile TEXT: a file holding TEXT, for wg's key-from-file options.
+keyfile() {
+	local f
+	f=$(mktemp "$T/key.XXXXXX")
+	printf '%s\n' "$1" >"$f"
+	echo "$f"
+}
+
+# eq GOT WANT [WHAT]
+eq() {
+	[ "$1" = "$2" ] && return 0
+	printf '%s: expected [%s]\n%s       got [%s]\n' "${3:-value}" "$2" "${3//?/ }" "$1"
+	return 1
+}
+
+# dump NS DEV: `wg show DEV dump`, peers and allowed IPs sorted.
+dump() { nsx "$1" wg show "$2" dump | conf normdump; }
+
+# same_dump NS DEV FILE: the device's normalized dump equals FILE.
+same_dump() {
+	local now
+	now=$(dump "$1" "$2") || return 1
+	diff -u "$3" - <<<"$now"
+}
+
+# expect_dump NS DEV: compares the device with the dump lines on stdin
+# (written unnormalized, tab-separated).
+expect_dump() {
+	local want
+	want=$(conf normdump) || return 1
+	diff -u <(printf '%s\n' "$want") <(dump "$1" "$2")
+}
+
+# peers NS DEV: the device's peer public keys, sorted, one a line.
+peers() { nsx "$1" wg show "$2" peers | sort; }
+
+has_peer() { peers "$1" "$2" | grep -xF -- "$3" >/dev/null; }
+
+# peer_aips NS DEV PUB: that peer's allowed IPs, sorted, space-separated.
+peer_aips() {
+	nsx "$1" wg show "$2" allowed-ips | conf aips |
+		awk -v p="$3" '$1 == p {print $2}' | sort | paste -sd' '
+}
+
+# fails_with PATTERN CMD...: CMD fails and its stderr matches PATTERN.
+fails_with() {
+	local pat=$1 err
+	shift
+	if err=$("$@" 2>&1 >/dev/null); then
+		echo "succeeded, expected a failure matching '$pat': $*"
+		return 1
+	fi
+	grep -qE -- "$pat" <<<"$err" && return 0
+	echo "failed, but stderr does not match '$pat': $err"
+	return 1
+}
+

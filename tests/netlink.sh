@@ -1,0 +1,195 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Bad configuration input, through wg(8) and raw generic netlink
+# (tests/netns-genl.py): every malformed, inconsistent or unsupported
+# request is refused with the right error and leaves the device exactly as
+# it was (wgmpsc validates a whole request before applying any of it).
+# Runs inside the test VM as root (tools/vm.sh), loading $WGMPSC_KO.
+#
+#   +- wgt-bad ---------------------------------------+
+#   | wg0  configured from $T/bad.conf, then attacked |
+#   | wgo  a second device, for cross-device requests |
+#   +-------------------------------------------------+
+#
+# Output is TAP; the exit status is non-zero if any test failed.
+
+set -e
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+. "$HERE/lib.sh"
+
+T=$(mktemp -d /tmp/wgt-netlink.XXXXXX)
+MODULE_LOADED=0
+exec 3>&1
+
+cleanup() {
+	set +e
+	wg_cleanup_namespaces '^wgt-'
+	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# refused CMD...: CMD fails.
+refused() {
+	if "$@" >/dev/null 2>&1; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
+# bad_refused NAME CMD...: CMD must fail and leave wgt-bad's wg0 exactly
+# as in $T/bad.before.
+bad_refused() {
+	local name=$1
+	shift
+	tap_check "$name" refused "$@"
+	tap_check "$name: device unchanged" same_dump wgt-bad wg0 "$T/bad.before"
+}
+
+# bad_genl CASE WANT [KEY...]: a raw request must be answered WANT
+# ("errno=EINVAL", ...) and leave wg0 unchanged.
+bad_genl() {
+	local case=$1 want=$2 out
+	shift 2
+	out=$(genl wgt-bad "$case" wg0 "$@")
+	tap_check "bad input: genl $case -> ${want#errno=}" eq "${out%% extack=*}" "$want" reply
+	[ "$out" = "${out%% extack=*}" ] || echo "# $case: ${out#* }"
+	tap_check "bad input: genl $case: device unchanged" same_dump wgt-bad wg0 "$T/bad.before"
+}
+
+block_bad_input() {
+	local ns=wgt-bad a b c new out
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	ip -n $ns link add wgo type wireguard
+	a=$(pubkey_new); b=$(pubkey_new); c=$(pubkey_new); new=$(pubkey_new)
+	cat >"$T/bad.conf" <<-EOF
+	[Interface]
+	PrivateKey = $(wg genkey)
+	ListenPort = 41000
+	FwMark = 0x42
+	[Peer]
+	PublicKey = $a
+	PresharedKey = $(wg genpsk)
+	Endpoint = 192.0.2.7:7
+	AllowedIPs = 10.70.0.0/16, fd70::/64
+	[Peer]
+	PublicKey = $b
+	Endpoint = [2001:db8::7]:7
+	PersistentKeepalive = 30
+	AllowedIPs = 10.71.0.0/16
+	[Peer]
+	PublicKey = $c
+	EOF
+	nsx $ns wg setconf wg0 "$T/bad.conf"
+	nsx $ns wg set wgo listen-port 41001
+	ip -n $ns link set wg0 up
+	ip -n $ns link set wgo up
+	dump $ns wg0 >"$T/bad.before"
+
+	# Each refused request leaves keys, port, fwmark and peers exactly as
+	# they were.
+	bad_refused "bad input: wg set listen-port in use" nsx $ns wg set wg0 listen-port 41001
+	bad_refused "bad input: wg set listen-port in use plus a new peer" \
+		nsx $ns wg set wg0 listen-port 41001 peer "$new" allowed-ips 10.77.0.0/16
+	bad_refused "bad input: ip link add of an existing name" ip -n $ns link add wg0 type wireguard
+	bad_refused "bad input: ip link set mtu 2147483647 (above max_mtu)" \
+		ip -n $ns link set wg0 mtu 2147483647
+	bad_refused "bad input: ip link set address (no link-layer address)" \
+		ip -n $ns link set wg0 address 02:00:00:00:00:01
+	bad_refused "bad input: wg set private-key with a port in use" \
+		nsx $ns wg set wg0 private-key "$(keyfile "$(wg genkey)")" listen-port 41001
+	bad_refused "bad input: wg set peer with a non-base64 key" \
+		nsx $ns wg set wg0 peer 'not-a-key' allowed-ips 10.78.0.0/16
+	bad_refused "bad input: wg set allowed-ips 10.0.0.0/33" \
+		nsx $ns wg set wg0 peer "$a" allowed-ips 10.0.0.0/33
+	bad_refused "bad input: wg set on a missing device" nsx $ns wg set wgt-nosuchdev listen-port 1
+
+	# Unprivileged callers may neither read nor change the device.
+	tap_check "bad input: an unprivileged wg show is refused" \
+		fails_with 'Operation not permitted' nsx $ns setpriv --reuid=65534 --regid=65534 \
+		--clear-groups --inh-caps=-all --bounding-set=-all wg show wg0
+	bad_refused "bad input: an unprivileged wg set" nsx $ns setpriv --reuid=65534 --regid=65534 \
+		--clear-groups --inh-caps=-all --bounding-set=-all wg set wg0 listen-port 41002
+
+	# Malformed WG_CMD_SET_DEVICE requests wg(8) would never send; peer
+	# attributes aim at the existing peer $a.  The errnos are the in-tree
+	# driver's: a wrong attribute length fails netlink policy validation
+	# (ERANGE, with an extack message at device level), bad values EINVAL,
+	# unknown flags EOPNOTSUPP, neither or both of ifindex/ifname EBADR,
+	# protocol version != 1 EPFNOSUPPORT.
+	bad_genl privkey-31 errno=ERANGE
+	bad_genl privkey-33 errno=ERANGE
+	bad_genl dev-flags-unknown errno=EOPNOTSUPP
+	bad_genl no-ifname errno=EBADR
+	bad_genl ifindex-and-ifname errno=EBADR
+	bad_genl pubkey-33 errno=ERANGE "$a"
+	bad_genl pubkey-31 errno=ERANGE "$a"
+	bad_genl peer-nokey errno=EINVAL
+	bad_genl psk-31 errno=ERANGE "$a"
+	bad_genl peer-flags-unknown errno=EOPNOTSUPP "$a"
+	bad_genl protocol-2 errno=EPFNOSUPPORT "$a"
+	bad_genl aip-family-99 errno=EINVAL "$a"
+	bad_genl aip-v4-cidr-33 errno=EINVAL "$a"
+	bad_genl aip-v6-cidr-129 errno=EINVAL "$a"
+	bad_genl aip-v4-addr-len-16 errno=EINVAL "$a"
+	bad_genl aip-v6-addr-len-4 errno=EINVAL "$a"
+	bad_genl endpoint-short errno=ERANGE "$a"
+	# An endpoint whose length does not fit its family (AF_UNIX, or
+	# AF_INET6 in a sockaddr_in's 16 bytes): the in-tree driver ignores
+	# it silently; wgmpsc refuses the request with EINVAL and an extack
+	# message, and (like every case here) leaves the device unchanged.
+	bad_genl endpoint-family errno=EINVAL "$a"
+	bad_genl endpoint-v6-short errno=EINVAL "$a"
+	bad_genl nodev errno=ENODEV
+	bad_genl get-nodev errno=ENODEV
+	out=$(genl $ns notwg lo)
+	tap_check "bad input: genl set on lo -> EOPNOTSUPP" eq "${out%% extack=*}" errno=EOPNOTSUPP reply
+	out=$(genl $ns get-notwg lo)
+	tap_check "bad input: genl get on lo -> EOPNOTSUPP" eq "${out%% extack=*}" errno=EOPNOTSUPP reply
+
+	# A policy violation carries an extended-ACK message.
+	out=$(genl $ns privkey-31 wg0)
+	tap_check "bad input: a 31-byte private key is rejected with an extack message" \
+		sh -c "case '$out' in *'extack=\"'?*) exit 0;; esac; echo '$out'; exit 1"
+
+	# Requests that fail part-way change nothing at all: wgmpsc validates
+	# the whole request before applying any of it.  (The in-tree driver
+	# applies a request in order -- fwmark, port, private key, peers one
+	# by one -- and keeps what it applied before the error.)
+	tap_check "bad input: wg set fwmark with a port in use is refused" \
+		refused nsx $ns wg set wg0 fwmark 0x99 listen-port 41001
+	tap_check "bad input: wg set fwmark with a port in use: nothing changes" \
+		same_dump $ns wg0 "$T/bad.before"
+	nsx $ns wg set wg0 fwmark 0x42
+	out=$(genl $ns fwmark-then-bad-peer wg0 "$a")
+	tap_check "bad input: genl fwmark-then-bad-peer -> ERANGE" eq "${out%% extack=*}" errno=ERANGE reply
+	tap_check "bad input: genl fwmark-then-bad-peer: nothing changes" \
+		same_dump $ns wg0 "$T/bad.before"
+	nsx $ns wg set wg0 fwmark 0x42
+	out=$(genl $ns good-then-bad wg0 "$a" "$new")
+	tap_check "bad input: genl good-then-bad -> ERANGE" eq "${out%% extack=*}" errno=ERANGE reply
+	tap_check "bad input: genl good-then-bad: the valid first peer does not land" \
+		same_dump $ns wg0 "$T/bad.before"
+	ip netns del $ns
+}
+
+
+if ! wg_load_module; then
+	tap_not_ok "module loads from '${WGMPSC_KO:-}'"
+	tap_done
+	exit 1
+fi
+MODULE_LOADED=1
+tap_ok "module loads"
+
+run_block block_bad_input
+
+ip netns del wgt-bad 2>/dev/null || true
+tap_check "teardown: module unloads" wg_unload_module_retry
+MODULE_LOADED=0
+tap_check "teardown: kernel not tainted by a warning, oops or lockup" kernel_clean
+tap_done
