@@ -261,6 +261,7 @@ static const struct {
 	WG_STAT(rx_replay),
 	WG_STAT(rx_queue_full),
 	WG_STAT(rx_crypt_ring_full),
+	WG_STAT(rx_nomem),
 	WG_STAT(rx_allowedips_mismatch),
 	WG_STAT(tx_bad_protocol),
 	WG_STAT(tx_no_peer),

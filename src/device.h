@@ -39,6 +39,7 @@ struct wg_device_stats {
 	atomic64_t rx_replay;
 	atomic64_t rx_queue_full;
 	atomic64_t rx_crypt_ring_full;
+	atomic64_t rx_nomem;
 	atomic64_t rx_allowedips_mismatch;
 	atomic64_t tx_bad_protocol;
 	atomic64_t tx_no_peer;

@@ -229,6 +229,7 @@ static void wg_receive_count_drop(struct wg_device *wg, enum wg_rx_drop why)
 		atomic64_inc(&wg->stats.rx_no_keypair);
 		break;
 	case WG_RX_NOMEM:
+		atomic64_inc(&wg->stats.rx_nomem);
 		break;
 	case WG_RX_BAD_MAC:
 		atomic64_inc(&wg->stats.rx_bad_mac);
@@ -258,6 +259,15 @@ static enum wg_rx_drop wg_receive_decrypt(struct sk_buff *skb, u64 nonce,
 		return WG_RX_EXPIRED;
 	len = skb->len - WG_DATA_HEADER_LEN;
 	num_frags = skb_cow_data(skb, 0, &trailer);
+	if (unlikely(num_frags > ARRAY_SIZE(sg))) {
+		/*
+		 * Reassembled from more fragments than the scatterlist holds
+		 * (a 64 KiB datagram in 256-byte pieces): one linear copy.
+		 */
+		if (skb_linearize(skb))
+			return WG_RX_NOMEM;
+		num_frags = skb_cow_data(skb, 0, &trailer);
+	}
 	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
 		return WG_RX_NOMEM;
 	sg_init_table(sg, num_frags);

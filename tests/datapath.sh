@@ -71,12 +71,6 @@ trap cleanup EXIT
 
 helper() { python3 "$HELPER" "$@"; }
 
-# keypair NAME: private key in $T/NAME.key, public key in $T/NAME.pub.
-keypair() {
-	wg genkey >"$T/$1.key"
-	wg pubkey <"$T/$1.key" >"$T/$1.pub"
-}
-pub() { cat "$T/$1.pub"; }
 
 # mkwg DEV HOME AWAY KEY PORT: DEV is created in HOME, which keeps its UDP
 # sockets for good, gets its key and port there, and moves to AWAY.
@@ -93,20 +87,6 @@ addrs() {
 	ip -n "$1" link set "$2" up
 }
 
-# Background jobs: bg NAME SECONDS NS CMD... runs CMD in NS with output in
-# $T/NAME.out; bg_wait NAME waits for it, bg_stop NAME ends it.
-bg() {
-	local name=$1 secs=$2 ns=$3
-	shift 3
-	timeout "$secs" ip netns exec "$ns" "$@" >"$T/$name.out" 2>&1 &
-	echo $! >"$T/$name.pid"
-	echo $! >>"$T/pids"
-}
-bg_wait() { wait "$(cat "$T/$1.pid")" 2>/dev/null || true; }
-bg_stop() {
-	kill "$(cat "$T/$1.pid")" 2>/dev/null || true
-	bg_wait "$1"
-}
 
 next_port() {
 	local p
@@ -797,13 +777,7 @@ block_teardown() {
 # --- main --------------------------------------------------------------
 
 dmesg -C
-if ! wg_load_module; then
-	tap_not_ok "module loads from '${WGMPSC_KO:-}'"
-	tap_done
-	exit 1
-fi
-MODULE_LOADED=1
-tap_ok "module loads"
+wg_test_start
 for k in k1 k2 k2n k3 k4 kl kl2 kx ks1 ks2; do
 	keypair $k
 done

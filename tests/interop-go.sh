@@ -294,13 +294,7 @@ if ! command -v wireguard-go >/dev/null; then
 fi
 modprobe tun
 dmesg_start=$(dmesg | wc -l)
-if ! wg_load_module; then
-	tap_not_ok "module loads from '${WGMPSC_KO:-}'"
-	tap_done
-	exit 1
-fi
-MODULE_LOADED=1
-tap_ok "module loads"
+wg_test_start
 # The module's handshake debug lines, for the diagnostics of a failure.
 if [ -w /sys/kernel/debug/dynamic_debug/control ]; then
 	echo "module $(modinfo -F name "$WGMPSC_KO") +p" >/sys/kernel/debug/dynamic_debug/control || true

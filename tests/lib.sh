@@ -66,6 +66,40 @@ wg_unload_module() {
 # --- shared by the namespace tests ---------------------------------------
 # Tests that use these set T to a scratch directory of their own first.
 
+# wg_test_start: loads the module under test, with a TAP line; a test
+# that cannot load it ends here.  The cleanup trap unloads what it set.
+wg_test_start() {
+	if ! wg_load_module; then
+		tap_not_ok "module loads from '${WGMPSC_KO:-}'"
+		tap_done
+		exit 1
+	fi
+	MODULE_LOADED=1
+	tap_ok "module loads"
+}
+
+# keypair NAME: private key in $T/NAME.key, public key in $T/NAME.pub.
+keypair() {
+	wg genkey >"$T/$1.key"
+	wg pubkey <"$T/$1.key" >"$T/$1.pub"
+}
+pub() { cat "$T/$1.pub"; }
+
+# Background jobs (their pids also in $T/pids, for the cleanup trap): bg NAME SECONDS NS CMD... runs CMD in NS with output in
+# $T/NAME.out; bg_wait NAME waits for it, bg_stop NAME ends it.
+bg() {
+	local name=$1 secs=$2 ns=$3
+	shift 3
+	timeout "$secs" ip netns exec "$ns" "$@" >"$T/$name.out" 2>&1 &
+	echo $! >"$T/$name.pid"
+	echo $! >>"$T/pids"
+}
+bg_wait() { wait "$(cat "$T/$1.pid")" 2>/dev/null || true; }
+bg_stop() {
+	kill "$(cat "$T/$1.pid")" 2>/dev/null || true
+	bg_wait "$1"
+}
+
 # nsx NS CMD...: CMD in namespace NS, failing rather than hanging.
 nsx() {
 	local ns=$1
@@ -168,19 +202,29 @@ unchanged() {
 }
 
 # The debug build logs "<Kind> <n> created" and "<Kind> <n> destroyed" for
-# peers and keypairs.  lifetime_count KIND EVENT counts such lines;
-# lifetime_audit succeeds when every object created was destroyed exactly
-# once and only those, printing per-kind totals as diagnostics.
+# peers and keypairs.  lifetime_count KIND EVENT counts such lines in
+# dmesg.  lifetime_audit [LOG [FROM]] succeeds when every object created
+# was destroyed exactly once and only those, in dmesg or in LOG (a full
+# copy of /dev/kmsg, for runs that overflow the ring buffer; LOG.lost, if
+# not empty, says records were missed) after its line FROM; it prints
+# per-kind totals as diagnostics.
 lifetime_count() { dmesg | grep -cE "wgmpsc: .*: $1 [0-9]+ $2\$" || true; }
 lifetime_audit() {
-	dmesg | awk '
-	/wgmpsc: / && match($0, /[A-Z][A-Za-z]* [0-9]+ (created|destroyed)$/) {
+	local log=${1:-} from=${2:-0}
+	if [ -n "$log" ] && [ -s "$log.lost" ]; then
+		echo "# the kernel log copy missed $(cat "$log.lost") records"
+		return 1
+	fi
+	{ if [ -n "$log" ]; then cat "$log"; else dmesg; fi; } | awk -v from="$from" '
+	FNR > from && /wgmpsc: / && match($0, /[A-Z][A-Za-z]* [0-9]+ (created|destroyed)$/) {
 		split(substr($0, RSTART), f, " ")
 		k = f[1] " " f[2]
 		if (f[3] == "created") { c[k]++; nc[f[1]]++ } else { d[k]++; nd[f[1]]++ }
 		kinds[f[1]] = 1
+		lines++
 	}
 	END {
+		if (!lines) { print "# no lifetime lines at all"; exit 1 }
 		for (x in kinds) printf "# %s: %d created, %d destroyed\n", x, nc[x], nd[x]
 		bad = 0
 		for (k in c) if (c[k] != 1 || d[k] != 1) { if (bad++ < 10) printf "# unbalanced: %s created %d, destroyed %d\n", k, c[k], d[k] }

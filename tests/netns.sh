@@ -80,13 +80,7 @@ unbound() {
 # --- setup ------------------------------------------------------------
 
 dmesg -C
-if ! wg_load_module; then
-	tap_not_ok "module loads from '${WGMPSC_KO:-}'"
-	tap_done
-	exit 1
-fi
-MODULE_LOADED=1
-tap_ok "module loads"
+wg_test_start
 
 # --- blocks -------------------------------------------------------------
 

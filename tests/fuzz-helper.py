@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for tests/fuzz.sh and tests/churn.sh, standard library only.
+
+  kmsg FILE
+      Copies the kernel log (/dev/kmsg, from its oldest record on) to FILE
+      until killed, so that an audit sees every line even when thousands
+      of peers overflow the ring buffer.  Records it could not read in
+      time are counted in FILE.lost (non-zero: the copy is incomplete).
+
+  hog --leave MB [--step MB]
+      Fills memory (anonymous, touched, locked) until MemAvailable is
+      down to MB, writes "ready <MemAvailable kB>" to stdout, and holds
+      it until killed.  Its oom_score_adj is 1000: if the kernel must
+      kill, it kills this.
+
+  batches DEV --messages N --peers K [--prefix 10.201] [--failslab DIR]
+      Adds peers to DEV in N WG_CMD_SET_DEVICE requests of K new peers
+      each (raw generic netlink, so a request is exactly one message),
+      and after each one checks with wg(8) that either all K of its peers
+      are configured (and the request was accepted) or none is (and it
+      was rejected), and that no other peer appeared or went.  With
+      --failslab (the failslab debugfs directory, set up by the caller
+      with task-filter and probability 100), one slab allocation fails at
+      a random point of each request, or none when that point lies
+      beyond its allocations.  Prints "RESULT ok|fail NAME" lines and a JSON summary.
+"""
+
+import argparse
+import base64
+import errno
+import importlib.util
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def cmd_kmsg(args):
+    fd = os.open("/dev/kmsg", os.O_RDONLY)
+    lost = 0
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    with open(args.file, "ab", buffering=0) as out:
+        while not stop:
+            try:
+                rec = os.read(fd, 8192)
+            except BrokenPipeError:
+                # Overwritten before we read it; the next read goes on.
+                lost += 1
+                with open(args.file + ".lost", "w") as f:
+                    f.write("%d\n" % lost)
+                continue
+            except InterruptedError:
+                continue
+            out.write(rec)
+    return 0
+
+
+def meminfo(key):
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def cmd_hog(args):
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")
+    chunks = []
+    step = args.step << 20
+    while True:
+        avail = meminfo("MemAvailable") >> 10
+        if avail <= args.leave:
+            break
+        size = min(step, (avail - args.leave) << 20)
+        b = bytearray(size)
+        # Touch every page: calloc'd memory is not really there before.
+        b[::4096] = b"\1" * len(range(0, size, 4096))
+        chunks.append(b)
+    print("ready %d" % meminfo("MemAvailable"), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        time.sleep(3600)
+
+
+def cmd_batches(args):
+    spec = importlib.util.spec_from_file_location("genl", os.path.join(HERE, "netns-genl.py"))
+    G = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(G)
+
+    def peers():
+        out = subprocess.run(["wg", "show", args.dev, "peers"], check=True,
+                             capture_output=True, text=True).stdout
+        return set(out.split())
+
+    nl = G.Genl()
+    nl.sock.settimeout(60)
+    fam = nl.family("wireguard")
+    rng = random.Random()
+    a, b = (int(x) for x in args.prefix.split("."))
+    stats = {"accepted": 0, "rejected": {}, "half_applied": 0, "others_changed": 0,
+             "min_available_kb": meminfo("MemAvailable")}
+    problems = []
+    have = peers()
+    serial = 0
+
+    def poke(fd, value):
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, b"%d" % value)
+
+    if args.failslab:
+        fs_interval = os.open(os.path.join(args.failslab, "interval"), os.O_WRONLY)
+        fs_times = os.open(os.path.join(args.failslab, "times"), os.O_WRONLY)
+        make_it_fail = os.open("/proc/self/make-it-fail", os.O_WRONLY)
+    for m in range(args.messages):
+        keys = [os.urandom(32) for _ in range(args.peers)]
+        items = []
+        for k in keys:
+            serial += 1
+            ip = bytes([a, b, (serial >> 8) & 255, serial & 255])
+            items.append(G.peer(k, G.nla(G.WGPEER_A_ENDPOINT, G.sockaddr_in(
+                "192.0.2.%d" % rng.randrange(1, 255), rng.randrange(1, 65536))),
+                G.nest(G.WGPEER_A_ALLOWEDIPS, G.aip(socket.AF_INET, ip, 32))))
+        msg = G.ifname(args.dev) + G.peers(*items)
+        if args.failslab:
+            # probability 100: the one failure is at the interval-th
+            # allocation the filter lets through (or never: accepted).
+            # The files are open already, so that switching the failure
+            # off again allocates nothing that could fail.
+            poke(fs_interval, rng.randrange(1, 4 * args.peers))
+            poke(fs_times, 1)
+            poke(make_it_fail, 1)
+        local = False
+        try:
+            err, text, _ = nl.request(fam, G.WG_CMD_SET_DEVICE, msg)
+        except OSError as e:
+            # The request or its answer could not be allocated: whether
+            # the request ran is unknown, but it ran whole or not at all.
+            err, text, local = e.errno or errno.EIO, "local: %s" % e, True
+        finally:
+            if args.failslab:
+                poke(make_it_fail, 0)
+                poke(fs_times, 0)
+        if local:
+            nl = G.Genl()
+            nl.sock.settimeout(60)
+        stats["min_available_kb"] = min(stats["min_available_kb"], meminfo("MemAvailable"))
+        now = peers()
+        mine = {base64.b64encode(k).decode() for k in keys}
+        present = len(mine & now)
+        if local:
+            stats["local_errors"] = stats.get("local_errors", 0) + 1
+            if present not in (0, len(keys)):
+                stats["half_applied"] += 1
+                problems.append("request %d (%s): %d of its %d peers are there"
+                                % (m, text, present, len(keys)))
+            stats["accepted"] += present == len(keys)
+        elif err == 0:
+            stats["accepted"] += 1
+            if present != len(keys):
+                problems.append("request %d accepted but only %d of its %d peers are there"
+                                % (m, present, len(keys)))
+        else:
+            name = errno.errorcode.get(err, str(err))
+            stats["rejected"][name] = stats["rejected"].get(name, 0) + 1
+            if present:
+                stats["half_applied"] += 1
+                problems.append("request %d failed with %s (%s) but %d of its %d peers are there"
+                                % (m, name, text, present, len(keys)))
+        if (now - mine) != have:
+            stats["others_changed"] += 1
+            problems.append("request %d changed other peers (%d gone, %d appeared)"
+                            % (m, len(have - now), len((now - mine) - have)))
+        have = now
+    for p in problems[:10]:
+        print("# " + p)
+    print("RESULT %s every request applied all its %d peers or none (%d accepted, rejected: %s)"
+          % ("ok" if not problems else "fail", args.peers, stats["accepted"],
+             stats["rejected"] or "none"))
+    print(json.dumps(stats), flush=True)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("kmsg")
+    p.add_argument("file")
+    p = sub.add_parser("hog")
+    p.add_argument("--leave", type=int, required=True)
+    p.add_argument("--step", type=int, default=64)
+    p = sub.add_parser("batches")
+    p.add_argument("dev")
+    p.add_argument("--messages", type=int, default=10)
+    p.add_argument("--peers", type=int, default=200)
+    p.add_argument("--prefix", default="10.201")
+    p.add_argument("--failslab")
+    args = ap.parse_args()
+    return {"kmsg": cmd_kmsg, "hog": cmd_hog, "batches": cmd_batches}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
