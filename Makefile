@@ -4,6 +4,8 @@
 #   make debug        the same module with self-tests and lifetime logging
 #   make run          boot the test VM and show two peers configured
 #   make check        build both flavours and run every test in the VM
+#   make fuzz         the receive-path and netlink fuzzers at full size
+#   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak...)
 #   make deps         apt-install what the project needs (run automatically)
 #
 # This machine's own kernel cannot load modules, so the build targets the
@@ -20,7 +22,7 @@ VM := $(TOP)/tools/vm.sh
 # once everything is present.
 DEPS_STAMP := $(TOP)/build/.deps-ok
 
-.PHONY: all module debug deps run check clean sparse FORCE
+.PHONY: all module debug deps run check fuzz check-debug kdebug-modules clean sparse bench FORCE
 
 all: module
 
@@ -63,6 +65,41 @@ run: module $(DEPS_STAMP)
 
 check: module $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
 	$(TOP)/tools/check.sh $(TOP)/src/wgmpsc.ko $(DEBUG_TREE)/src/wgmpsc.ko
+
+# `make fuzz`: tests/fuzz.sh at full size on the debug module (1,000,000
+# packets at the receive path, 3,000 netlink requests; `make check` runs it
+# small).  Results and the serial log in build/vm/fuzz/.
+FUZZ_ENV ?= FUZZ_PACKETS=1000000 FUZZ_ROUND=100000 FUZZ_NETLINK=3000
+fuzz: $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
+	@mkdir -p $(TOP)/build/vm/fuzz
+	$(VM) --smp 2 --timeout 7200 --module $(DEBUG_TREE)/src/wgmpsc.ko \
+		--results $(TOP)/build/vm/fuzz/results --log $(TOP)/build/vm/fuzz/serial.log \
+		$(foreach e,$(FUZZ_ENV),--env $(e)) -- tests/fuzz.sh
+
+# `make check-debug`: the suite again on a debug kernel built from Debian's
+# linux-source-6.1 and cached outside the checkout (tools/debug-kernel/),
+# with both flavours built against its tree in build/kdebug/, then the
+# kmemleak step.  CHECK_DEBUG_ENV shortens the longest tests to fit CI.
+KDEBUG := $(TOP)/build/kdebug
+CHECK_DEBUG_ENV ?= WGT_STRESS_SECONDS=20
+check-debug: $(DEPS_STAMP)
+	@mkdir -p $(KDEBUG)
+	@dir=$$($(TOP)/tools/debug-kernel/build.sh) && ln -sfn "$$dir" $(KDEBUG)/kernel
+	$(MAKE) --no-print-directory KDIR=$(KDEBUG)/kernel/linux kdebug-modules
+	CHECK_KERNEL=$(KDEBUG)/kernel/bzImage CHECK_ENV="$(CHECK_DEBUG_ENV)" \
+		$(TOP)/tools/check.sh $(KDEBUG)/release/src/wgmpsc.ko $(KDEBUG)/debug/src/wgmpsc.ko
+
+kdebug-modules:
+	@for f in release debug; do mkdir -p $(KDEBUG)/$$f && \
+		cp -a $(TOP)/src $(TOP)/selftest $(KDEBUG)/$$f/ && rm -f $(KDEBUG)/$$f/src/.flavour; done
+	$(call build_flavour,$(KDEBUG)/release/src,release,)
+	$(call build_flavour,$(KDEBUG)/debug/src,debug,CONFIG_WIREGUARD_MPSC_DEBUG=y)
+
+# Benchmarks against the distro's wireguard.ko in the VM (tools/bench/bench.sh;
+# BENCH_QUICK=1 for a smoke run); results in bench/.  ONLY="mem queue net hs"
+# (any of them) runs some parts alone.
+bench: module $(DEPS_STAMP)
+	ONLY="$(ONLY)" $(TOP)/tools/bench/bench.sh
 
 sparse: $(DEPS_STAMP)
 	$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules

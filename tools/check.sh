@@ -7,7 +7,9 @@
 #
 #   boot 1: tests/load.sh with RELEASE_KO and DEBUG_KO in its environment
 #   then:   one boot per other tests/*.sh (not lib.sh, load.sh, demo.sh),
+#           except tests/pair-*.sh: two VMs at once (see run_pair),
 #           with WGMPSC_KO=DEBUG_KO and 2 vCPUs
+#   last:   the smoke run of `make bench` (two boots, RELEASE_KO)
 #
 # Every "ok"/"not ok" line of a test's output counts ("# SKIP" ones as
 # skipped, never as passed).  A run that fails as a whole (the VM timed
@@ -18,6 +20,11 @@
 # failure.  Per-run serial logs and results are kept in build/vm/check/.
 #
 # CHECK_TIMEOUT (seconds, default 900) bounds each boot.
+# CHECK_KERNEL (a bzImage, see tools/vm.sh --kernel; `make check-debug`)
+# boots that kernel instead of Debian's, logs go to build/vm/check-debug/,
+# and load.sh runs without the distro's wireguard.ko, which exists only
+# for Debian's kernel: its conflict test reports a SKIP.
+# CHECK_ENV ("NAME=VALUE ...") is exported in every guest (vm.sh --env).
 
 set -u
 
@@ -25,6 +32,14 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VM=$TOP/tools/vm.sh
 OUT=$TOP/build/vm/check
 TIMEOUT=${CHECK_TIMEOUT:-900}
+VMOPTS=()
+if [ -n "${CHECK_KERNEL:-}" ]; then
+	OUT=$TOP/build/vm/check-debug
+	VMOPTS+=(--kernel "$CHECK_KERNEL")
+fi
+for kv in ${CHECK_ENV:-}; do
+	VMOPTS+=(--env "$kv")
+done
 
 if [ $# -ne 2 ]; then
 	sed -n 's/^# usage: /usage: /p' "${BASH_SOURCE[0]}" >&2
@@ -40,6 +55,11 @@ DEBUG_KO=$(realpath "$2")
 # cannot load, which the tests will report, but say why up front.
 kver=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
 kver=${kver#/boot/vmlinuz-}
+if [ -n "${CHECK_KERNEL:-}" ]; then
+	# The release string in the bzImage header (kernel_version, 0x20e).
+	kver=$(dd if="$CHECK_KERNEL" bs=1 count=64 status=none skip=$(($(od -An -tu2 \
+		-j 526 -N2 "$CHECK_KERNEL") + 512)) | tr ' \0' '\n' | head -n 1)
+fi
 for ko in "$RELEASE_KO" "$DEBUG_KO"; do
 	magic=$(modinfo -F vermagic "$ko" 2>/dev/null) || magic=
 	[ "${magic%% *}" = "$kver" ] ||
@@ -58,12 +78,9 @@ SUMMARY=()
 # run_test FILE [vm.sh options...]: boots one VM for FILE and adds its
 # results to the totals.
 run_test() {
-	local file=$1 name dir vmrc verdict start secs
-	local pass=0 fail=0 skip=0 plan='' line count reason=''
-	local -a notok=()
+	local file=$1 dir vmrc start
 	shift
-	name=$(basename "$file" .sh)
-	dir=$OUT/$name
+	dir=$OUT/$(basename "$file" .sh)
 	mkdir -p "$dir"
 
 	echo "=== $file"
@@ -71,7 +88,48 @@ run_test() {
 	"$VM" --timeout "$TIMEOUT" --results "$dir/results" \
 		--log "$dir/serial.log" "$@" -- "$file" </dev/null
 	vmrc=$?
-	secs=$(($(date +%s) - start))
+	tally "$file" "$dir" "$vmrc" $(($(date +%s) - start))
+}
+
+# run_pair FILE: a test that needs two kernels (tests/pair-*.sh): two VMs
+# of one vCPU each, joined by a virtio-net link (vm.sh --nic-dgram), boot
+# at once, one with the distro's wireguard.ko (WGT_ROLE=anchor) and one
+# with wgmpsc (WGT_ROLE=wgmpsc); each side's TAP lines count.  They share
+# WGT_PAIR_SEED, from which both derive the keys.
+run_pair() {
+	local file=$1 name dir seed start pa pb rca=0 rcb=0 port
+	name=$(basename "$file" .sh)
+	dir=$OUT/$name
+	mkdir -p "$dir"
+	seed=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+	# Free UDP ports on the host's loopback for the link's two ends.
+	port=$((40000 + RANDOM % 20000))
+	echo "=== $file (two VMs)"
+	start=$(date +%s)
+	"$VM" --timeout "$TIMEOUT" --results "$dir/anchor/results" --log "$dir/anchor/serial.log" \
+		--smp 1 --keep-distro-wireguard --module /opt/anchor/wireguard.ko \
+		--nic-dgram "$port:$((port + 1))" --env WGT_ROLE=anchor --env "WGT_PAIR_SEED=$seed" \
+		-- "$file" </dev/null >"$dir/anchor.out" 2>&1 &
+	pa=$!
+	"$VM" --timeout "$TIMEOUT" --results "$dir/wgmpsc/results" --log "$dir/wgmpsc/serial.log" \
+		--smp 1 --module "$DEBUG_KO" \
+		--nic-dgram "$((port + 1)):$port" --env WGT_ROLE=wgmpsc --env "WGT_PAIR_SEED=$seed" \
+		-- "$file" </dev/null >"$dir/wgmpsc.out" 2>&1 &
+	pb=$!
+	wait "$pa" || rca=$?
+	wait "$pb" || rcb=$?
+	sed 's/^/anchor: /' "$dir/anchor.out" | grep -v '^anchor: \[' || true
+	sed 's/^/wgmpsc: /' "$dir/wgmpsc.out" | grep -v '^wgmpsc: \[' || true
+	tally "$file (anchor side)" "$dir/anchor" "$rca" $(($(date +%s) - start))
+	tally "$file (wgmpsc side)" "$dir/wgmpsc" "$rcb" $(($(date +%s) - start))
+}
+
+# tally NAME DIR VMRC SECS: adds the TAP results of the boot whose results
+# are in DIR/results to the totals.
+tally() {
+	local file=$1 dir=$2 vmrc=$3 secs=$4 verdict
+	local pass=0 fail=0 skip=0 plan='' line count reason=''
+	local -a notok=()
 
 	if [ -f "$dir/results/output" ]; then
 		while IFS= read -r line; do
@@ -120,17 +178,96 @@ run_test() {
 	echo "=== $file: $pass passed, $fail failed, $skip skipped (${secs}s)"
 }
 
+# CHECK_ONLY ("load datapath bench ..."): only these runs, for working on
+# one of them; the summary says what was left out.
+wanted() {
+	[ -z "${CHECK_ONLY:-}" ] && return 0
+	case " $CHECK_ONLY " in *" $1 "*) return 0 ;; esac
+	SUMMARY+=("$1: not run (CHECK_ONLY)")
+	return 1
+}
+
 # load.sh also proves that ours refuses to load next to the distro's
 # module, which it finds at /opt/anchor (never in the module tree).
-run_test tests/load.sh --smp 2 --module "$RELEASE_KO" --keep-distro-wireguard \
-	--env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
+if ! wanted load; then
+	:
+elif [ -n "${CHECK_KERNEL:-}" ]; then
+	run_test tests/load.sh --smp 2 --module "$RELEASE_KO" "${VMOPTS[@]}" \
+		--env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
+else
+	run_test tests/load.sh --smp 2 --module "$RELEASE_KO" --keep-distro-wireguard \
+		--env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
+fi
 
 for file in tests/*.sh; do
 	case "${file##*/}" in
 	lib.sh|load.sh|demo.sh) continue ;;
 	esac
-	run_test "$file" --smp 2 --module "$DEBUG_KO"
+	wanted "$(basename "$file" .sh)" || continue
+	case "${file##*/}" in
+	pair-*.sh)
+		# The anchor side needs the distro's wireguard.ko: Debian's
+		# kernel only.
+		if [ -z "${CHECK_KERNEL:-}" ]; then
+			run_pair "$file"
+		else
+			TOTAL_SKIP=$((TOTAL_SKIP + 1))
+			SUMMARY+=("$file: SKIP: needs the distro's wireguard.ko, which only Debian's kernel has")
+		fi
+		continue ;;
+	esac
+	run_test "$file" --smp 2 --module "$DEBUG_KO" "${VMOPTS[@]}"
 done
+
+# Last on a debug kernel: nothing leaked once every device is gone and the
+# module is unloaded (kmemleak).
+[ -z "${CHECK_KERNEL:-}" ] ||
+	run_test tools/debug-kernel/kmemleak.sh --smp 2 --module "$DEBUG_KO" "${VMOPTS[@]}"
+
+# The bench tooling's smoke run (tools/bench/bench.sh with BENCH_QUICK=1:
+# one round, 2 vCPUs, tiny sizes, two boots, a few minutes), so that it
+# does not rot.  Its TAP lines assert that every table row came out with
+# numbers and every plot was written, never the figures themselves.
+run_bench_smoke() {
+	local dir=$OUT/bench-smoke pass=0 fail=0 plan='' line start secs rc
+	local -a notok=()
+	echo "=== tools/bench (smoke run)"
+	start=$(date +%s)
+	BENCH_QUICK=1 BENCH_WORK=$dir BENCH_OUT_DIR=$dir/out BENCH_TAP=$dir/tap.txt \
+		"$TOP/tools/bench/bench.sh" "$RELEASE_KO" </dev/null 2>&1 | tee "$OUT/bench-smoke.log"
+	rc=${PIPESTATUS[0]}
+	secs=$(($(date +%s) - start))
+	while IFS= read -r line; do
+		if [[ $line =~ ^ok\ [0-9]+ ]]; then
+			pass=$((pass + 1))
+		elif [[ $line =~ ^not\ ok\ [0-9]+ ]]; then
+			fail=$((fail + 1))
+			notok+=("$line")
+		elif [[ $line =~ ^1\.\.([0-9]+)$ ]]; then
+			plan=${BASH_REMATCH[1]}
+		fi
+	done < <(cat "$dir/tap.txt" 2>/dev/null)
+	if [ "$rc" -ne 0 ] || [ -z "$plan" ] || [ "$plan" -ne $((pass + fail)) ]; then
+		fail=$((fail + 1))
+		notok+=("not ok - tools/bench: bench.sh exited $rc, plan '${plan}', $((pass + fail - 1)) results (log: ${OUT#"$TOP"/}/bench-smoke.log)")
+	fi
+	TOTAL_PASS=$((TOTAL_PASS + pass))
+	TOTAL_FAIL=$((TOTAL_FAIL + fail))
+	SUMMARY+=("tools/bench (smoke): $pass passed, $fail failed, 0 skipped (${secs}s)")
+	for line in "${notok[@]}"; do
+		SUMMARY+=("    $line")
+	done
+	echo "=== tools/bench (smoke): $pass passed, $fail failed, 0 skipped (${secs}s)"
+}
+if ! wanted bench; then
+	:
+elif [ -z "${CHECK_KERNEL:-}" ]; then
+	run_bench_smoke
+else
+	# It measures against the distro's wireguard.ko: Debian's kernel only.
+	TOTAL_SKIP=$((TOTAL_SKIP + 1))
+	SUMMARY+=("tools/bench (smoke): SKIP: needs the distro's wireguard.ko, which only Debian's kernel has")
+fi
 
 echo
 echo "=== summary"

@@ -8,18 +8,30 @@
 # the guest's dmesg fails the run.
 #
 # usage: tools/vm.sh [--smp N] [--mem MB] [--timeout SEC] [--module PATH]
-#                    [--keep-distro-wireguard] [--env NAME=VALUE]...
-#                    [--log FILE] [--results DIR] -- CMD [ARGS...]
+#                    [--kernel BZIMAGE] [--keep-distro-wireguard]
+#                    [--env NAME=VALUE]...
+#                    [--nic-dgram LPORT:RPORT] [--log FILE] [--results DIR]
+#                    -- CMD [ARGS...]
 #
 #   --smp N          vCPUs (default 2)
 #   --mem MB         guest memory (default 2048)
 #   --timeout SEC    wall-clock limit for the whole VM (default 900)
 #   --module PATH    module under test; the guest sees WGMPSC_KO=<abs path>
+#   --kernel BZIMAGE boot this kernel instead of Debian's; the guest's
+#                    /lib/modules/<release> is DIR/lib/modules/<release>
+#                    next to it (DIR as in `make modules_install
+#                    INSTALL_MOD_PATH=DIR`), where the initramfs modules
+#                    must be built in (tools/debug-kernel/build.sh)
 #   --keep-distro-wireguard
 #                    keep the distro wireguard.ko at /opt/anchor/wireguard.ko
 #                    (it is always removed from the guest's module tree);
 #                    --module may then name that guest-only path
 #   --env NAME=VALUE export NAME in the guest (repeatable)
+#   --nic-dgram LPORT:RPORT
+#                    a virtio-net NIC (eth0 once virtio_net is loaded) whose
+#                    frames are UDP datagrams from host 127.0.0.1:LPORT to
+#                    127.0.0.1:RPORT: two VMs with crossed ports share a
+#                    link (tests that need two kernels)
 #   --log FILE       keep the serial console log in FILE
 #   --results DIR    use (and keep) DIR as the guest's /results: cmd, output,
 #                    dmesg, tainted, rc and, from this script, verdict
@@ -45,6 +57,10 @@ INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 # Kernel log lines that fail a run, wherever they appear.
 PROBLEM_RE='WARNING:|BUG:|kernel BUG at|Oops|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|[Rr][Cc][Uu].*[Ss]tall|kmemleak|hung_task|blocked for more than|[Ss]oft lockup|Unable to handle kernel|double fault'
 
+# Lines that match PROBLEM_RE but are not problems: a kmemleak kernel
+# (--kernel) announcing itself at boot.
+PROBLEM_OK_RE='kmemleak: Kernel memory leak detector initialized'
+
 # Taint flags that fail a run: B (bad page), D (oops), W (warning),
 # L (soft lockup).  Unsigned/out-of-tree module taints are expected.
 BAD_TAINT=$(((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))
@@ -64,6 +80,8 @@ MEM=2048
 TIMEOUT=900
 MODULE=
 KEEP_WG=0
+KERNEL_ARG=
+NIC=
 LOG=
 RESULTS=
 ENVS=()
@@ -73,8 +91,10 @@ while [ $# -gt 0 ]; do
 	--mem) MEM=${2:?}; shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--module) MODULE=${2:?}; shift 2 ;;
+	--kernel) KERNEL_ARG=${2:?}; shift 2 ;;
 	--keep-distro-wireguard) KEEP_WG=1; shift ;;
 	--env) ENVS+=("${2:?}"); shift 2 ;;
+	--nic-dgram) NIC=${2:?}; shift 2 ;;
 	--log) LOG=${2:?}; shift 2 ;;
 	--results) RESULTS=${2:?}; shift 2 ;;
 	--) shift; break ;;
@@ -89,6 +109,8 @@ done
 for kv in "${ENVS[@]}"; do
 	[[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "bad --env '$kv' (want NAME=VALUE)"
 done
+[ -z "$NIC" ] || [[ $NIC =~ ^[1-9][0-9]{3,4}:[1-9][0-9]{3,4}$ ]] ||
+	die "bad --nic-dgram '$NIC' (want LPORT:RPORT)"
 # /opt/anchor/wireguard.ko exists only in the guest (--keep-distro-wireguard).
 ANCHOR_KO=/opt/anchor/wireguard.ko
 if [ -n "$MODULE" ] && ! { [ "$KEEP_WG" = 1 ] && [ "$MODULE" = "$ANCHOR_KO" ]; }; then
@@ -96,12 +118,28 @@ if [ -n "$MODULE" ] && ! { [ "$KEEP_WG" = 1 ] && [ "$MODULE" = "$ANCHOR_KO" ]; }
 	MODULE=$(realpath "$MODULE")
 fi
 
-# Debian's newest kernel, not the running one (which is not Debian's and
-# cannot load modules).
-KERNEL=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
-[ -n "$KERNEL" ] || die "no /boot/vmlinuz-*: run tools/deps.sh"
-KVER=${KERNEL#/boot/vmlinuz-}
-MODDIR=/lib/modules/$KVER
+# bzimage_release FILE: the kernel release named in a bzImage's header.
+bzimage_release() {
+	local off rel
+	[ "$(od -An -c -j $((0x202)) -N4 "$1" | tr -d ' ')" = HdrS ] || return 1
+	off=$(($(od -An -tu2 -j $((0x20e)) -N2 "$1") + 0x200))
+	rel=$(dd if="$1" bs=1 skip="$off" count=128 status=none | tr '\0' '\n' | head -n 1)
+	[ -n "${rel%% *}" ] && echo "${rel%% *}"
+}
+
+if [ -n "$KERNEL_ARG" ]; then
+	[ -f "$KERNEL_ARG" ] || die "no kernel at '$KERNEL_ARG'"
+	KERNEL=$(realpath "$KERNEL_ARG")
+	KVER=$(bzimage_release "$KERNEL") || die "$KERNEL is not a bzImage"
+	MODDIR=$(dirname "$KERNEL")/lib/modules/$KVER
+else
+	# Debian's newest kernel, not the running one (which is not Debian's
+	# and cannot load modules).
+	KERNEL=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
+	[ -n "$KERNEL" ] || die "no /boot/vmlinuz-*: run tools/deps.sh"
+	KVER=${KERNEL#/boot/vmlinuz-}
+	MODDIR=/lib/modules/$KVER
+fi
 [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
 command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64: run tools/deps.sh"
 [ -x /bin/busybox ] || die "no /bin/busybox: run tools/deps.sh"
@@ -221,16 +259,18 @@ mkdir -p "$VMDIR"
 KIMG=$KERNEL
 kkey=$(stat -c '%s %Y %n' "$KERNEL" | sha256sum | cut -c1-16)
 VMLINUX=$VMDIR/vmlinux-$KVER-$kkey
-if [ ! -s "$VMLINUX" ]; then
+# Not for a --kernel one: the debug kernel (KASAN) dies silently at the
+# PVH entry, so QEMU boots its bzImage.
+if [ -z "$KERNEL_ARG" ] && [ ! -s "$VMLINUX" ]; then
 	(
 		flock 9
 		[ -s "$VMLINUX" ] && exit 0
-		find "$VMDIR" -maxdepth 1 -name 'vmlinux-*' -delete
+		find "$VMDIR" -maxdepth 1 -name "vmlinux-$KVER-*" -delete
 		extract_vmlinux "$KERNEL" "$VMLINUX"
 	) 9>"$VMDIR/.vmlinux.lock" ||
 		echo "vm: no PVH vmlinux in $KERNEL, booting it as is (slower)" >&2
 fi
-[ ! -s "$VMLINUX" ] || KIMG=$VMLINUX
+[ -n "$KERNEL_ARG" ] || [ ! -s "$VMLINUX" ] || KIMG=$VMLINUX
 
 # The initramfs is cached under build/vm, keyed on everything it is made of.
 key=$({
@@ -280,11 +320,13 @@ fi
 	printf 'VM_KEEP_WG=%d\n' "$KEEP_WG"
 	printf 'VM_HOST_PATHS=(%q' "$TOP"
 	[ -z "$MODULE" ] || printf ' %q' "$MODULE"
+	[ -z "$KERNEL_ARG" ] || printf ' %q' "$MODDIR"
 	for kv in "${ENVS[@]}"; do
 		case "${kv#*=}" in /*) [ ! -e "${kv#*=}" ] || printf ' %q' "${kv#*=}" ;; esac
 	done
 	printf ')\n'
 	[ -z "$MODULE" ] || printf 'export WGMPSC_KO=%q\n' "$MODULE"
+	[ -z "$KERNEL_ARG" ] || printf 'VM_MODDIR=%q\n' "$MODDIR"
 	for kv in "${ENVS[@]}"; do
 		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
 	done
@@ -299,6 +341,10 @@ APPEND+=" log_buf_len=16M rdinit=/init printk.devkmsg=on printk.time=1"
 # Speed under TCG: no mitigation overhead, no probing for absent hardware.
 APPEND+=" mitigations=off 8250.nr_uarts=1 i8042.noaux i8042.nokbd"
 APPEND+=" no_timer_check"
+# The ACPI interpreter of a debug kernel is so slow under TCG that QEMU's
+# PCI routing method hits ACPICA's loop timeout, leaving virtio without
+# interrupts: PCI interrupts come from the BIOS's routing table instead.
+[ -z "$KERNEL_ARG" ] || APPEND+=" pci=noacpi"
 
 # qemu option values escape ',' by doubling it.
 qarg() { printf '%s' "${1//,/,,}"; }
@@ -311,6 +357,11 @@ QEMU=(qemu-system-x86_64 -nodefaults -no-user-config
 	-serial chardev:con
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$(qarg "$RESULTS"),mount_tag=results,security_model=none,multidevs=remap")
+if [ -n "$NIC" ]; then
+	# The MAC is derived from the local port so that the two ends differ.
+	QEMU+=(-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${NIC%:*},remote.type=inet,remote.host=127.0.0.1,remote.port=${NIC#*:}"
+		-device "virtio-net-pci,netdev=n0,mac=$(printf '52:54:00:00:%02x:%02x' $((${NIC%:*} >> 8 & 255)) $((${NIC%:*} & 255)))")
+fi
 
 # timeout runs QEMU in its own process group, so a signal to this script
 # (Ctrl-C, a CI runner stopping the job) is passed on explicitly.
@@ -355,10 +406,12 @@ fi
 # on the same line; the command may print what it likes.
 problems=0
 scan() { # scan FILE REGEX LABEL
-	grep -aqE "$2" "$1" 2>/dev/null || return 0
+	# shellcheck disable=SC2143 # grep -q's early exit could fail the pipe
+	[ -n "$(grep -aE "$2" "$1" 2>/dev/null | grep -vE "$PROBLEM_OK_RE")" ] || return 0
 	problems=1
 	echo "vm: kernel problem lines $3:" >&2
-	{ grep -anE "$2" "$1" | tr -d '\r' | head -n 40 | sed 's/^/vm:   /' >&2; } || true
+	{ grep -anE "$2" "$1" | grep -vE "$PROBLEM_OK_RE" | tr -d '\r' |
+		head -n 40 | sed 's/^/vm:   /' >&2; } || true
 }
 scan "$LOG" "\[ *[0-9]+\.[0-9]+\] .*($PROBLEM_RE)" "on the serial console"
 scan "$RESULTS/dmesg" "$PROBLEM_RE" "in the guest's dmesg"

@@ -93,6 +93,12 @@ $bb ip link set lo up || fatal "cannot bring lo up"
 # insmod by path can find it.  modules.dep knows every installed copy.
 read -r kver </proc/sys/kernel/osrelease
 kdir=/lib/modules/$kver
+# A kernel booted with vm.sh --kernel keeps its module tree (modules.builtin,
+# so modprobe of a built-in succeeds) next to its bzImage.
+if [ -n "${VM_MODDIR:-}" ] && [ ! -e "$kdir" ]; then
+	$bb mkdir -p /lib/modules && $bb ln -s "$VM_MODDIR" "$kdir" ||
+		fatal "cannot link $kdir to $VM_MODDIR"
+fi
 mapfile -t distro_wg < <($bb grep -oE '^([^:]*/)?wireguard\.ko(\.[a-z]+)?:' \
 	"$kdir/modules.dep" | $bb sed "s|^|$kdir/|; s|:\$||")
 shopt -s nullglob
