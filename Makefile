@@ -81,7 +81,8 @@ fuzz: $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
 # with both flavours built against its tree in build/kdebug/, then the
 # kmemleak step.  CHECK_DEBUG_ENV shortens the longest tests to fit CI.
 KDEBUG := $(TOP)/build/kdebug
-CHECK_DEBUG_ENV ?= WGT_STRESS_SECONDS=20
+CHECK_DEBUG_ENV ?= WGT_STRESS_SECONDS=10 CHURN_PEERS=500 CHURN_SECONDS=15 \
+	FUZZ_PACKETS=10000 FUZZ_NETLINK=200 WGT_MANY_PEERS=2000
 check-debug: $(DEPS_STAMP)
 	@mkdir -p $(KDEBUG)
 	@dir=$$($(TOP)/tools/debug-kernel/build.sh) && ln -sfn "$$dir" $(KDEBUG)/kernel

@@ -743,11 +743,24 @@ static int wg_set_device(struct sk_buff *skb, struct genl_info *info)
 				has_private_key ? public_key : NULL, &dead);
 	ret = 0;
 	if (attrs[WGDEVICE_A_PEERS]) {
+		u64 first_new = wg_peer_next_id();
+		struct wg_peer *peer, *tmp;
+
 		nla_for_each_nested(attr, attrs[WGDEVICE_A_PEERS], rem) {
 			ret = wg_set_peer(wg, attr, &dead, extack);
 			if (ret)
 				break;
 		}
+		/*
+		 * An allocation failed: the peers this request created go
+		 * again, so that a request adding peers adds all or none.
+		 * Changes it made to peers that existed before stay.
+		 */
+		if (ret)
+			list_for_each_entry_safe(peer, tmp, &wg->peer_list,
+						 peer_list)
+				if (peer->internal_id >= first_new)
+					wg_peer_unlink(peer, &dead);
 	}
 
 out:

@@ -228,6 +228,14 @@ bool wg_noise_keypair_received_with(struct wg_noise_keypairs *keypairs,
 /* Under RCU: a reference, or NULL if @keypair is being freed. */
 struct wg_noise_keypair *__must_check
 wg_noise_keypair_get(struct wg_noise_keypair *keypair);
+
+/* One more reference on a keypair the caller already holds one on. */
+static inline struct wg_noise_keypair *
+wg_noise_keypair_get_another(struct wg_noise_keypair *keypair)
+{
+	kref_get(&keypair->refcount);
+	return keypair;
+}
 void wg_noise_keypair_put(struct wg_noise_keypair *keypair);
 
 /* Exposed for the known-answer self-tests. */

@@ -103,6 +103,9 @@ enum {
 	/* Kept free for what is still to come; whoever adds it lowers it. */
 	WG_PEER_SIZE_RESERVED = 0,
 };
+#define WG_PEER_SIZE_CHECKED (!IS_ENABLED(CONFIG_DEBUG_SPINLOCK) && \
+			      !IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) && \
+			      !IS_ENABLED(CONFIG_DEBUG_MUTEXES))
 
 int wg_peer_cache_init(void);
 void wg_peer_cache_uninit(void);
@@ -119,6 +122,7 @@ void wg_peer_remove_all(struct wg_device *wg);
  * Batch removal: unlink peers one by one with wg_peer_unlink() onto a
  * private list, then wg_peer_remove_finish() waits once and puts them all.
  */
+u64 wg_peer_next_id(void);
 void wg_peer_unlink(struct wg_peer *peer, struct list_head *dead);
 void wg_peer_remove_finish(struct list_head *dead);
 

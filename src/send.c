@@ -343,7 +343,7 @@ static void wg_send_dispatch(struct wg_peer *peer)
 		wg_mpsc_dequeue(&peer->tx_queue);
 		++consumed;
 		cb->nonce = nonce;
-		cb->keypair = wg_noise_keypair_get(keypair);
+		cb->keypair = wg_noise_keypair_get_another(keypair);
 		atomic_set(&cb->state, WG_PACKET_QUEUED);
 		wg_ordered_list_append(&peer->tx_ordered, first);
 		if (unlikely(!wg_crypt_dispatch(wg, wg->encrypt_workers,

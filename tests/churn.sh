@@ -328,7 +328,9 @@ block_pressure() {
 	echo 0 >$fs/verbose
 	echo 0 >$fs/space
 	echo 100 >$fs/probability
-	nsx ch-b python3 "$HELPER" batches wg2 --messages 20 --peers 200 --prefix 10.202 \
+	# `ip netns exec` mounts a fresh /sys: debugfs again inside it.
+	nsx ch-b sh -c 'mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+		exec python3 "$@"' sh "$HELPER" batches wg2 --messages 20 --peers 200 --prefix 10.202 \
 		--failslab $fs >"$T/failslab.out" 2>&1 || true
 	echo 0 >$fs/probability
 	echo 0 >$fs/times
