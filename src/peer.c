@@ -93,6 +93,24 @@ err_free_peer:
 	return ERR_PTR(ret);
 }
 
+/*
+ * Multi-producer side of the peer's queues, for any CPU.  Removal sets
+ * is_dead, waits for RCU readers, then purges the queues: checking and
+ * enqueueing inside one read-side section means a packet is either queued
+ * before the purge or refused, never stranded on a dead peer.
+ */
+bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
+		     struct sk_buff *skb)
+{
+	bool queued;
+
+	rcu_read_lock_bh();
+	queued = !READ_ONCE(peer->is_dead) &&
+		 wg_mpsc_enqueue_bounded(queue, skb, WG_MAX_QUEUED_PACKETS);
+	rcu_read_unlock_bh();
+	return queued;
+}
+
 void wg_peer_kick(struct wg_peer *peer)
 {
 	rcu_read_lock_bh();
@@ -110,8 +128,8 @@ void wg_peer_purge_packets(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 
-	wg_mpsc_purge(&peer->tx_queue);
-	wg_mpsc_purge(&peer->rx_queue);
+	wg_mpsc_purge(&peer->tx_queue, false);
+	wg_mpsc_purge(&peer->rx_queue, true);
 	wg_ordered_list_purge(&peer->tx_ordered);
 	wg_ordered_list_purge(&peer->rx_ordered);
 	if (!wg->napis)

@@ -140,6 +140,8 @@ void wg_peer_put(struct wg_peer *peer);
  * peer's removal (is_dead is tested in an RCU section that removal waits
  * for before it flushes the work).
  */
+bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
+		     struct sk_buff *skb);
 void wg_peer_kick(struct wg_peer *peer);
 /* Drops every packet the peer holds; its work and workers are idle. */
 void wg_peer_purge_packets(struct wg_peer *peer);

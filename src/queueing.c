@@ -312,14 +312,20 @@ void wg_ordered_list_purge(struct wg_ordered_list *list)
 	}
 }
 
-/* Frees every queued node of @queue; for a peer whose work is idle. */
-void wg_mpsc_purge(struct wg_mpsc_queue *queue)
+/*
+ * Frees every queued node of @queue; for a peer whose work is idle (so,
+ * single consumer).  Received nodes hold a keypair reference from the
+ * moment they are queued; transmitted ones take theirs only later.
+ */
+void wg_mpsc_purge(struct wg_mpsc_queue *queue, bool holds_keypair)
 {
 	unsigned int count = 0;
 	struct sk_buff *skb;
 
 	while ((skb = wg_mpsc_dequeue(queue))) {
 		++count;
+		if (holds_keypair)
+			wg_noise_keypair_put(WG_PACKET_CB(skb)->keypair);
 		kfree_skb_list(skb);
 	}
 	wg_mpsc_consumed(queue, count);

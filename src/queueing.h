@@ -213,7 +213,7 @@ bool wg_crypt_dispatch(struct wg_device *wg,
 		       struct sk_buff *skb);
 
 /* Frees every queued node; for a peer whose work is idle. */
-void wg_mpsc_purge(struct wg_mpsc_queue *queue);
+void wg_mpsc_purge(struct wg_mpsc_queue *queue, bool holds_keypair);
 
 #ifdef CONFIG_WIREGUARD_MPSC_DEBUG
 bool wg_queueing_selftest(void);

@@ -193,9 +193,11 @@ static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 	}
 	WG_PACKET_CB(skb)->keypair = keypair;
 	WG_PACKET_CB(skb)->nonce = le64_to_cpu(get_unaligned(&header->counter));
-	if (unlikely(!wg_mpsc_enqueue_bounded(&peer->rx_queue, skb,
-					      WG_MAX_QUEUED_PACKETS))) {
-		atomic64_inc(&wg->stats.rx_queue_full);
+	if (unlikely(!wg_peer_enqueue(peer, &peer->rx_queue, skb))) {
+		if (READ_ONCE(peer->is_dead))
+			atomic64_inc(&wg->stats.rx_no_keypair);
+		else
+			atomic64_inc(&wg->stats.rx_queue_full);
 		DEV_STATS_INC(wg->dev, rx_dropped);
 		wg_noise_keypair_put(keypair);
 		goto err;

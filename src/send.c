@@ -429,9 +429,9 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 	WG_PACKET_CB(skb)->segs = segs_count;
 	WG_PACKET_CB(skb)->inner_len = inner_len;
 
-	if (unlikely(!wg_mpsc_enqueue_bounded(&peer->tx_queue, skb,
-					      WG_MAX_QUEUED_PACKETS))) {
-		atomic64_inc(&wg->stats.tx_queue_full);
+	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb))) {
+		if (!READ_ONCE(peer->is_dead))
+			atomic64_inc(&wg->stats.tx_queue_full);
 		DEV_STATS_ADD(dev, tx_dropped, segs_count);
 		kfree_skb_list(skb);
 		goto out_put_peer;
