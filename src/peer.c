@@ -12,6 +12,7 @@
 #include "peer.h"
 #include "peerlookup.h"
 #include "queueing.h"
+#include "receive.h"
 #include "send.h"
 #include "timers.h"
 
@@ -99,14 +100,84 @@ err_free_peer:
  * enqueueing inside one read-side section means a packet is either queued
  * before the purge or refused, never stranded on a dead peer.
  */
+/*
+ * Running a stage.  Each stage has two bits in peer->control: busy, held
+ * by its one runner, and again, a request for one more run.  A caller
+ * sets again, then tries to take busy: if it wins, it clears again and
+ * runs the stage; if it loses, the runner will see again after it lets
+ * busy go, and run once more.  Store buffering, in short:
+ *
+ *	caller				runner
+ *	(its enqueue or DONE)		runs the stage
+ *	set again			clear busy
+ *	full barrier			full barrier
+ *	test_and_set busy		test again
+ *
+ * At least one of the two sees the other's store: either the caller gets
+ * busy and runs, or the runner sees again and runs after the caller's
+ * event (the barrier before set_bit orders that event first).  So every
+ * request is followed by a run that begins after it, which is all the
+ * MPSC queue needs of its consumer (queueing.c: a run that stops at a gap
+ * is followed by another when the gap's producer asks).
+ *
+ * A stage that stops for lack of a session (transmit) is run again by
+ * whoever installs one: that is a request like any other.  A runner that
+ * spends WG_STAGE_BUDGET nodes hands the rest to the peer's work, so no
+ * producer's softirq runs for long on other CPUs' behalf.
+ */
+static unsigned int wg_peer_stage_step(struct wg_peer *peer,
+				       enum wg_peer_stage stage,
+				       unsigned int budget)
+{
+	switch (stage) {
+	case WG_STAGE_TX_DISPATCH:
+		return wg_send_dispatch(peer, budget);
+	case WG_STAGE_RX_DISPATCH:
+		return wg_receive_dispatch(peer, budget);
+	case WG_STAGE_TX_FLUSH:
+		return wg_send_flush(peer, budget);
+	case WG_STAGE_COUNT:
+		break;
+	}
+	return 0;
+}
+
+void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage)
+{
+	unsigned int busy = WG_PEER_STAGE_BITS + 2 * stage, again = busy + 1;
+	unsigned int budget = WG_STAGE_BUDGET;
+
+	BUILD_BUG_ON(WG_PEER_STAGE_BITS + 2 * WG_STAGE_COUNT > BITS_PER_LONG);
+
+	smp_mb__before_atomic();
+	set_bit(again, &peer->control);
+	/* Fully ordered, failing or not (see the table above). */
+	while (!test_and_set_bit(busy, &peer->control)) {
+		clear_bit(again, &peer->control);
+		smp_mb__after_atomic();
+		budget -= min(budget, wg_peer_stage_step(peer, stage, budget));
+		smp_mb__before_atomic();
+		clear_bit(busy, &peer->control);
+		if (!budget) {
+			wg_peer_kick(peer);
+			return;
+		}
+		smp_mb__after_atomic();
+		if (!test_bit(again, &peer->control))
+			return;
+	}
+}
+
 bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
-		     struct sk_buff *skb)
+		     struct sk_buff *skb, enum wg_peer_stage stage)
 {
 	bool queued;
 
 	rcu_read_lock_bh();
 	queued = !READ_ONCE(peer->is_dead) &&
 		 wg_mpsc_enqueue_bounded(queue, skb, WG_MAX_QUEUED_PACKETS);
+	if (queued)
+		wg_peer_run_stage(peer, stage);
 	rcu_read_unlock_bh();
 	return queued;
 }

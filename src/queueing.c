@@ -27,18 +27,18 @@
  * order, and every dequeue follows it) but an enqueue that has returned is
  * not guaranteed to be visible to the next dequeue.
  *
- * Why nothing is stranded: every producer schedules the consumer after its
- * enqueue is complete, i.e. after its link store, with queue_work() on the
- * peer's work item.  A work item queued while running is run again, and
- * one queued while pending runs once more after it has been queued, so a run of
- * the consumer begins after the latest completed enqueue.  That run drains
+ * Why nothing is stranded: every producer asks for a run of the consumer
+ * after its enqueue is complete, i.e. after its link store, with
+ * wg_peer_run_stage(): it runs the consumer itself, or the consumer that
+ * is running then runs once more (peer.c), so a run of the consumer
+ * begins after the latest completed enqueue.  That run drains
  * until dequeue returns NULL.  If it stops short of the latest node, it
  * stopped at a gap, and the producer owning that gap had not finished:
- * that producer schedules the consumer when it does, after its link, and
- * the consumer runs again then.  Each gap is closed by a producer that
- * schedules afterwards, so the last run sees every completed enqueue.  The
+ * that producer asks for a run when it does, after its link, and the
+ * consumer runs again then.  Each gap is closed by a producer that asks
+ * afterwards, so the last run sees every completed enqueue.  The
  * consumer's side of the bargain: when it stops for any other reason than
- * a NULL dequeue, it must reschedule itself or know who will.
+ * a NULL dequeue, it must arrange its next run or know who will.
  *
  * Ordering:
  *  - a producer's writes to its skb, and the NULL in skb->prev, are made

@@ -7,10 +7,12 @@
  *
  * Contract, in short:
  *  - producers may run anywhere, concurrently; they never block or loop;
- *  - one consumer at a time per queue (the peer's work item);
- *  - every producer schedules the consumer after its enqueue returns, and
- *    a consumer that stops before dequeue returns NULL (budget spent, no
- *    keypair yet) arranges its own next run: then nothing is stranded;
+ *  - one consumer at a time per queue: the runner of the peer's stage
+ *    for it (peer.h: a producer, a crypto worker or the peer's work);
+ *  - every producer asks for a run of the consumer after its enqueue
+ *    returns, and a consumer that stops before dequeue returns NULL
+ *    (budget spent, no keypair yet) arranges its own next run: then
+ *    nothing is stranded;
  *  - the queue is serializable but not linearizable: the consumer may see
  *    it empty, or cut short, while a producer is between its two steps;
  *  - the queue links through skb->prev and only through it: ->next stays
@@ -114,19 +116,24 @@ void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n);
  *
  * Transmit: ndo_start_xmit, on any CPU, routes a packet to its peer,
  * segments GSO packets (the segments stay chained on skb->next, one queue
- * node for the lot) and enqueues the node on peer->tx_queue.  The peer's
- * work, the queue's single consumer, takes nonces from the current keypair
- * in queue order, appends the node to the peer's ordered list and hands it
- * to a per-CPU crypto worker, round robin over the online CPUs.  The worker
- * encrypts, marks the node done and kicks the peer's work, which sends the
- * done nodes at the head of the ordered list, in nonce order.
+ * node for the lot) and enqueues the node on peer->tx_queue.  The queue's
+ * single consumer, the transmit dispatch stage (peer.h), run by that very
+ * producer unless another CPU is running it, takes nonces from the current
+ * keypair in queue order, appends the node to the peer's ordered list and
+ * hands it to a per-CPU crypto worker, round robin over the online CPUs.
+ * The worker encrypts, marks the node done and runs the flush stage, which
+ * sends the done nodes at the head of the ordered list, in nonce order.
+ * So a packet takes one work-item hop, to its crypto worker.
  *
  * Receive: the UDP hook finds the keypair by receiver index and enqueues
- * the datagram on peer->rx_queue.  The peer's work appends it to the
- * peer's ordered receive list and hands it to a decryption worker.  The
- * worker marks it done and makes sure the peer's NAPI instance will poll
- * (below); the poll delivers the done packets at the head of the list, in
- * arrival order, after the replay and allowed-IPs checks, through GRO.
+ * the datagram on peer->rx_queue; the receive dispatch stage appends it to
+ * the peer's ordered receive list and hands it to a decryption worker.
+ * The worker marks it done and makes sure the peer's NAPI instance will
+ * poll (below); the poll delivers the done packets at the head of the
+ * list, in arrival order, after the replay and allowed-IPs checks, through
+ * GRO.  Crypto workers take WG_CRYPT_BATCH nodes at a time with BH
+ * disabled: the poll then finds a batch done and GRO can merge it, where
+ * a poll per packet would hand TCP every segment, and ACK, on its own.
  *
  * NAPI: a device has one napi_struct per possible CPU, not one per peer
  * (400 bytes each).  A peer is pinned to instance internal_id % count, so
@@ -177,9 +184,9 @@ static inline void wg_packet_set_state(struct sk_buff *skb,
 }
 
 /*
- * A peer's in-flight nodes in queue order.  Transmit: appended and popped
- * by the peer's work alone.  Receive: appended by the peer's work, popped
- * by its NAPI instance, so under @lock.
+ * A peer's in-flight nodes in queue order.  Appended by a dispatch stage's
+ * runner, popped by another CPU (transmit: the flush stage's runner;
+ * receive: the peer's NAPI instance), so under @lock.
  */
 struct wg_ordered_list {
 	struct sk_buff *head, *tail;
@@ -202,7 +209,15 @@ struct wg_crypt_worker {
 	struct wg_device *wg;
 };
 
-enum { WG_CRYPT_RING_SIZE = 1024 };
+enum {
+	WG_CRYPT_RING_SIZE = 1024,
+	/*
+	 * Nodes a crypto worker handles with BH disabled before it lets the
+	 * softirqs it raised run: the packets it finished then reach GRO,
+	 * the wire and the other side's stack together, not one by one.
+	 */
+	WG_CRYPT_BATCH = 32,
+};
 
 struct wg_crypt_worker __percpu *wg_crypt_workers_create(struct wg_device *wg,
 							  work_func_t fn);

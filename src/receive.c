@@ -193,7 +193,8 @@ static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 	}
 	WG_PACKET_CB(skb)->keypair = keypair;
 	WG_PACKET_CB(skb)->nonce = le64_to_cpu(get_unaligned(&header->counter));
-	if (unlikely(!wg_peer_enqueue(peer, &peer->rx_queue, skb))) {
+	if (unlikely(!wg_peer_enqueue(peer, &peer->rx_queue, skb,
+				      WG_STAGE_RX_DISPATCH))) {
 		if (READ_ONCE(peer->is_dead))
 			atomic64_inc(&wg->stats.rx_no_keypair);
 		else
@@ -202,7 +203,6 @@ static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 		wg_noise_keypair_put(keypair);
 		goto err;
 	}
-	wg_peer_kick(peer);
 	wg_peer_put(peer);
 	return;
 
@@ -287,65 +287,79 @@ static enum wg_rx_drop wg_receive_decrypt(struct sk_buff *skb, u64 nonce,
 
 /*
  * Makes sure the peer's NAPI instance polls after a packet of the peer
- * finished; see the liveness invariant in queueing.h.
+ * finished; see the liveness invariant in queueing.h.  BH disabled: the
+ * poll runs when the caller enables BH again.
  */
 static void wg_receive_kick_napi(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 	struct wg_napi *wn = &wg->napis[peer->napi_index];
 
+	lockdep_assert_in_softirq();
 	if (!test_and_set_bit(WG_PEER_RX_READY, &peer->control)) {
 		wg_peer_get(peer);
-		spin_lock_bh(&wn->lock);
+		spin_lock(&wn->lock);
 		list_add_tail(&peer->napi_node, &wn->ready);
-		spin_unlock_bh(&wn->lock);
+		spin_unlock(&wn->lock);
 	}
-	local_bh_disable();
 	napi_schedule(&wn->napi);
-	local_bh_enable();
 }
 
-/* Per-CPU decryption worker: any packet, any peer, in parallel. */
+/*
+ * Per-CPU decryption worker: any packet, any peer, in parallel, in
+ * batches of WG_CRYPT_BATCH with BH disabled, so that one NAPI poll, and
+ * GRO, sees the batch.
+ */
 void wg_receive_decrypt_work(struct work_struct *work)
 {
 	struct wg_crypt_worker *worker =
 		container_of(work, struct wg_crypt_worker, work);
-	struct sk_buff *skb;
+	struct sk_buff *skb = NULL;
+	unsigned int n;
 
-	while ((skb = ptr_ring_consume_bh(&worker->ring))) {
-		struct wg_packet_cb *cb = WG_PACKET_CB(skb);
-		struct wg_peer *peer = wg_peer_get(cb->keypair->entry.peer);
-		enum wg_rx_drop why = wg_receive_decrypt(skb, cb->nonce,
-							 cb->keypair);
+	do {
+		local_bh_disable();
+		for (n = 0; n < WG_CRYPT_BATCH &&
+			    (skb = ptr_ring_consume(&worker->ring)); ++n) {
+			struct wg_packet_cb *cb = WG_PACKET_CB(skb);
+			struct wg_peer *peer = wg_peer_get(cb->keypair->entry.peer);
+			enum wg_rx_drop why = wg_receive_decrypt(skb, cb->nonce,
+								 cb->keypair);
 
-		/* Counted now: the skb is not ours once its state is set. */
-		wg_receive_count_drop(peer->device, why);
-		wg_packet_set_state(skb, why == WG_RX_DELIVER ? WG_PACKET_DONE :
-								WG_PACKET_DEAD);
-		wg_receive_kick_napi(peer);
-		wg_peer_put(peer);
+			/* Counted now: the skb is not ours once its state is set. */
+			wg_receive_count_drop(peer->device, why);
+			wg_packet_set_state(skb, why == WG_RX_DELIVER ?
+					    WG_PACKET_DONE : WG_PACKET_DEAD);
+			wg_receive_kick_napi(peer);
+			wg_peer_put(peer);
+		}
+		local_bh_enable();
 		cond_resched();
-	}
+	} while (skb);
 }
 
-/* Single consumer of peer->rx_queue (the peer's work). */
-void wg_receive_dispatch(struct wg_peer *peer)
+/* Single consumer of peer->rx_queue: WG_STAGE_RX_DISPATCH's runner. */
+unsigned int wg_receive_dispatch(struct wg_peer *peer, unsigned int budget)
 {
 	struct wg_device *wg = peer->device;
 	unsigned int consumed = 0;
 	struct sk_buff *skb;
 
-	while ((skb = wg_mpsc_dequeue(&peer->rx_queue))) {
+	while (consumed < budget &&
+	       (skb = wg_mpsc_dequeue(&peer->rx_queue))) {
 		++consumed;
 		atomic_set(&WG_PACKET_CB(skb)->state, WG_PACKET_QUEUED);
 		wg_ordered_list_append(&peer->rx_ordered, skb);
 		if (unlikely(!wg_crypt_dispatch(wg, wg->decrypt_workers, skb))) {
 			wg_receive_count_drop(wg, WG_RX_RING_FULL);
 			wg_packet_set_state(skb, WG_PACKET_DEAD);
+			local_bh_disable();
 			wg_receive_kick_napi(peer);
+			local_bh_enable();
 		}
 	}
 	wg_mpsc_consumed(&peer->rx_queue, consumed);
+	return consumed;
 }
 
 /* The inner packet's length from its own header; 0 when malformed. */

@@ -35,7 +35,7 @@ int wg_receive(struct sock *sk, struct sk_buff *skb);
 struct wg_peer;
 struct napi_struct;
 /* The peer's work, single consumer of peer->rx_queue. */
-void wg_receive_dispatch(struct wg_peer *peer);
+unsigned int wg_receive_dispatch(struct wg_peer *peer, unsigned int budget);
 /* The decryption workers' function and the NAPI poll. */
 void wg_receive_decrypt_work(struct work_struct *work);
 int wg_receive_napi_poll(struct napi_struct *napi, int budget);

@@ -211,52 +211,64 @@ static bool wg_send_encrypt_segment(struct sk_buff *skb, u64 nonce,
 						   keypair->sending.key);
 }
 
-/* Per-CPU encryption worker: any node, any peer, in parallel. */
+/*
+ * Per-CPU encryption worker: any node, any peer, in parallel, in batches
+ * of WG_CRYPT_BATCH with BH disabled, so that what the batch sends is
+ * received on the other side as a batch too.
+ */
 void wg_send_encrypt_work(struct work_struct *work)
 {
 	struct wg_crypt_worker *worker =
 		container_of(work, struct wg_crypt_worker, work);
-	struct sk_buff *first, *skb, *next;
+	struct sk_buff *first = NULL, *skb, *next;
+	unsigned int n;
 
-	while ((first = ptr_ring_consume_bh(&worker->ring))) {
-		struct wg_packet_cb *cb = WG_PACKET_CB(first);
-		enum wg_packet_state state = WG_PACKET_DONE;
-		struct wg_peer *peer;
-		u64 nonce = cb->nonce;
+	do {
+		local_bh_disable();
+		for (n = 0; n < WG_CRYPT_BATCH &&
+			    (first = ptr_ring_consume(&worker->ring)); ++n) {
+			struct wg_packet_cb *cb = WG_PACKET_CB(first);
+			enum wg_packet_state state = WG_PACKET_DONE;
+			struct wg_peer *peer;
+			u64 nonce = cb->nonce;
 
-		skb_list_walk_safe(first, skb, next) {
-			if (unlikely(!wg_send_encrypt_segment(skb, nonce++,
-							      cb->keypair,
-							      cb->mtu))) {
-				state = WG_PACKET_DEAD;
-				break;
+			skb_list_walk_safe(first, skb, next) {
+				if (unlikely(!wg_send_encrypt_segment(skb, nonce++,
+								      cb->keypair,
+								      cb->mtu))) {
+					state = WG_PACKET_DEAD;
+					break;
+				}
 			}
+			/* Once published, the node may be sent and freed at once. */
+			peer = wg_peer_get(cb->keypair->entry.peer);
+			wg_packet_set_state(first, state);
+			wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
+			wg_peer_put(peer);
 		}
-		/* Once published, the node may be sent and freed at once. */
-		peer = wg_peer_get(cb->keypair->entry.peer);
-		wg_packet_set_state(first, state);
-		wg_peer_kick(peer);
-		wg_peer_put(peer);
+		local_bh_enable();
 		cond_resched();
-	}
+	} while (first);
 }
 
 /*
  * The ordered stage: sends the finished nodes at the head of the peer's
- * list, in nonce order.  Peer work only.
+ * list, in nonce order.  WG_STAGE_TX_FLUSH's runner only.
  */
-static void wg_send_flush(struct wg_peer *peer)
+unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 {
 	struct wg_device *wg = peer->device;
 	struct sk_buff *first, *skb, *next;
-	unsigned int packets = 0, bytes = 0;
+	unsigned int nodes = 0, packets = 0, bytes = 0;
 	bool data = false;
 
-	while ((first = wg_ordered_list_pop_finished(&peer->tx_ordered))) {
+	while (nodes < budget &&
+	       (first = wg_ordered_list_pop_finished(&peer->tx_ordered))) {
 		struct wg_packet_cb *cb = WG_PACKET_CB(first);
 		struct wg_noise_keypair *keypair = cb->keypair;
 		u8 ds = cb->ds;
 
+		++nodes;
 		if (unlikely(wg_packet_state(first) != WG_PACKET_DONE)) {
 			DEV_STATS_INC(wg->dev, tx_errors);
 			kfree_skb_list(first);
@@ -273,12 +285,13 @@ static void wg_send_flush(struct wg_peer *peer)
 		wg_noise_keypair_put(keypair);
 	}
 	if (!packets)
-		return;
+		return nodes;
 	dev_sw_netstats_tx_add(wg->dev, packets, bytes);
 	if (data)
 		wg_timers_on_data_sent(peer);
 	wg_timers_on_authenticated_sent(peer);
 	wg_timers_on_authenticated_traversal(peer);
+	return nodes;
 }
 
 /*
@@ -312,11 +325,12 @@ static bool wg_send_should_rekey(struct wg_noise_keypair *keypair, u64 nonce)
 }
 
 /*
- * Single consumer of peer->tx_queue: nonces in queue order, then off to
- * the crypto workers.  Without a usable session the packets stay queued
- * (the queue's bound is their bound) and a handshake starts.
+ * Single consumer of peer->tx_queue (WG_STAGE_TX_DISPATCH's runner):
+ * nonces in queue order, then off to the crypto workers.  Without a
+ * usable session the packets stay queued (the queue's bound is their
+ * bound) and a handshake starts; the new session runs the stage again.
  */
-static void wg_send_dispatch(struct wg_peer *peer)
+unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 {
 	struct wg_device *wg = peer->device;
 	struct wg_noise_keypair *keypair;
@@ -325,13 +339,13 @@ static void wg_send_dispatch(struct wg_peer *peer)
 	struct sk_buff *first;
 
 	if (!wg_mpsc_peek(&peer->tx_queue))
-		return;
+		return 0;
 	rcu_read_lock_bh();
 	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
 	keypair = keypair ? wg_noise_keypair_get(keypair) : NULL;
 	rcu_read_unlock_bh();
 
-	while ((first = wg_mpsc_peek(&peer->tx_queue))) {
+	while (consumed < budget && (first = wg_mpsc_peek(&peer->tx_queue))) {
 		struct wg_packet_cb *cb = WG_PACKET_CB(first);
 		u64 nonce = keypair ? wg_send_take_nonces(keypair, cb->segs) :
 				      U64_MAX;
@@ -357,23 +371,22 @@ static void wg_send_dispatch(struct wg_peer *peer)
 	if (rekey)
 		wg_send_handshake_initiation(peer, false);
 	wg_noise_keypair_put(keypair);
+	return consumed;
 }
 
 /*
- * The peer's work: its control requests, then the single consumer of both
- * its queues and its ordered transmit stage.  Everything that completes an enqueue or a
- * crypto operation for the peer queues it again (wg_peer_kick), and a
- * work queued while running runs once more, so nothing is stranded.
+ * The peer's work: its control requests (they may sleep), then a run of
+ * every stage, for a runner that ran out of budget or a kick (a new
+ * session for the packets that waited, the device coming up).
  */
 void wg_send_peer_work(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer, work);
 
 	wg_send_control(peer);
-	wg_send_flush(peer);
-	wg_send_dispatch(peer);
-	wg_receive_dispatch(peer);
-	wg_send_flush(peer);
+	wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
+	wg_peer_run_stage(peer, WG_STAGE_TX_DISPATCH);
+	wg_peer_run_stage(peer, WG_STAGE_RX_DISPATCH);
 }
 
 /* ndo_start_xmit: routes, segments and queues; never blocks. */
@@ -410,7 +423,12 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 
 	mtu = skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
 	if (skb_is_gso(skb)) {
-		segs = skb_gso_segment(skb, 0);
+		/*
+		 * Segments share the packet's pages and keep their checksum
+		 * partial: the copy (skb_cow_data) and the checksum happen in
+		 * the crypto workers, in parallel, not here on one CPU.
+		 */
+		segs = skb_gso_segment(skb, NETIF_F_SG | NETIF_F_HW_CSUM);
 		if (IS_ERR_OR_NULL(segs))
 			goto err_put_peer;
 		consume_skb(skb);
@@ -429,15 +447,13 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 	WG_PACKET_CB(skb)->segs = segs_count;
 	WG_PACKET_CB(skb)->inner_len = inner_len;
 
-	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb))) {
+	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb,
+				      WG_STAGE_TX_DISPATCH))) {
 		if (!READ_ONCE(peer->is_dead))
 			atomic64_inc(&wg->stats.tx_queue_full);
 		DEV_STATS_ADD(dev, tx_dropped, segs_count);
 		kfree_skb_list(skb);
-		goto out_put_peer;
 	}
-	wg_peer_kick(peer);
-out_put_peer:
 	wg_peer_put(peer);
 	return NETDEV_TX_OK;
 
@@ -466,12 +482,9 @@ void wg_send_keepalive(struct wg_peer *peer)
 	WG_PACKET_CB(skb)->segs = 1;
 	WG_PACKET_CB(skb)->inner_len = 0;
 	WG_PACKET_CB(skb)->ds = 0;
-	if (unlikely(!wg_mpsc_enqueue_bounded(&peer->tx_queue, skb,
-					      WG_MAX_QUEUED_PACKETS))) {
-		kfree_skb(skb);
-		return;
-	}
 	net_dbg_ratelimited("%s: sending keepalive to peer %llu\n",
 			    peer->device->dev->name, peer->internal_id);
-	wg_peer_kick(peer);
+	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb,
+				      WG_STAGE_TX_DISPATCH)))
+		kfree_skb(skb);
 }
