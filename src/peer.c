@@ -95,12 +95,6 @@ err_free_peer:
 }
 
 /*
- * Multi-producer side of the peer's queues, for any CPU.  Removal sets
- * is_dead, waits for RCU readers, then purges the queues: checking and
- * enqueueing inside one read-side section means a packet is either queued
- * before the purge or refused, never stranded on a dead peer.
- */
-/*
  * Running a stage.  Each stage has two bits in peer->control: busy, held
  * by its one runner, and again, a request for one more run.  A caller
  * sets again, then tries to take busy: if it wins, it clears again and
@@ -122,8 +116,10 @@ err_free_peer:
  *
  * A stage that stops for lack of a session (transmit) is run again by
  * whoever installs one: that is a request like any other.  A runner that
- * spends WG_STAGE_BUDGET nodes hands the rest to the peer's work, so no
- * producer's softirq runs for long on other CPUs' behalf.
+ * spends WG_STAGE_BUDGET (a node per node handled, at least one per pass,
+ * so that requests that keep coming while nothing is ready cannot hold it
+ * either) hands the rest to the peer's work: no producer's softirq runs
+ * for long on other CPUs' behalf.
  */
 static unsigned int wg_peer_stage_step(struct wg_peer *peer,
 				       enum wg_peer_stage stage,
@@ -149,25 +145,37 @@ void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage)
 
 	BUILD_BUG_ON(WG_PEER_STAGE_BITS + 2 * WG_STAGE_COUNT > BITS_PER_LONG);
 
+	/* The caller's enqueue or DONE before its request. */
 	smp_mb__before_atomic();
 	set_bit(again, &peer->control);
 	/* Fully ordered, failing or not (see the table above). */
 	while (!test_and_set_bit(busy, &peer->control)) {
 		clear_bit(again, &peer->control);
+		/* A request cleared here is served by the run below. */
 		smp_mb__after_atomic();
-		budget -= min(budget, wg_peer_stage_step(peer, stage, budget));
+		budget -= clamp(wg_peer_stage_step(peer, stage, budget), 1U,
+				budget);
+		/* The run's effects before the next runner's. */
 		smp_mb__before_atomic();
 		clear_bit(busy, &peer->control);
 		if (!budget) {
 			wg_peer_kick(peer);
 			return;
 		}
+		/* Clear busy, then look at again: the runner's column. */
 		smp_mb__after_atomic();
 		if (!test_bit(again, &peer->control))
 			return;
 	}
 }
 
+/*
+ * Multi-producer side of the peer's queues, for any CPU.  Removal sets
+ * is_dead, waits for RCU readers, then purges the queues: checking and
+ * enqueueing inside one read-side section means a packet is either queued
+ * before the purge or refused, never stranded on a dead peer.  The same goes
+ * for the stage it runs.
+ */
 bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
 		     struct sk_buff *skb, enum wg_peer_stage stage)
 {

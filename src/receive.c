@@ -520,6 +520,7 @@ int wg_receive_napi_poll(struct napi_struct *napi, int budget)
 		 * clear first, then look (the liveness invariant).
 		 */
 		clear_bit(WG_PEER_RX_READY, &peer->control);
+		/* Clear, then look; the worker publishes, then tests. */
 		smp_mb__after_atomic();
 		if (wg_ordered_list_head_finished(&peer->rx_ordered) &&
 		    !test_and_set_bit(WG_PEER_RX_READY, &peer->control)) {

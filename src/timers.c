@@ -150,6 +150,7 @@ static void wg_timers_expired(struct timer_list *timer)
 	for (event = 0; event < WG_TIMER_EVENTS; ++event) {
 		if (!test_bit(event, &timers->pending))
 			continue;
+		/* The bit, then the deadline armed before it (wg_timers_arm). */
 		smp_mb__after_atomic();
 		deadline = READ_ONCE(timers->deadline[event]);
 		if (time_before(now, deadline)) {
