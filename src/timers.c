@@ -151,7 +151,7 @@ static void wg_timers_expired(struct timer_list *timer)
 		if (!test_bit(event, &timers->pending))
 			continue;
 		/* The bit, then the deadline armed before it (wg_timers_arm). */
-		smp_mb__after_atomic();
+		smp_rmb();
 		deadline = READ_ONCE(timers->deadline[event]);
 		if (time_before(now, deadline)) {
 			if (!rearm || time_before(deadline, next))
