@@ -22,7 +22,7 @@ VM := $(TOP)/tools/vm.sh
 # once everything is present.
 DEPS_STAMP := $(TOP)/build/.deps-ok
 
-.PHONY: all module debug deps run check fuzz check-debug kdebug-modules clean sparse bench FORCE
+.PHONY: all module debug deps run check fuzz libfuzz check-debug kdebug-modules clean sparse bench FORCE
 
 all: module
 
@@ -80,6 +80,12 @@ fuzz: $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
 # linux-source-6.1 and cached outside the checkout (tools/debug-kernel/),
 # with both flavours built against its tree in build/kdebug/, then the
 # kmemleak step.  CHECK_DEBUG_ENV shortens the longest tests to fit CI.
+# Userspace libFuzzer runs of src/replay.c and src/allowedips.c
+# (tools/libfuzzer/README.md); LIBFUZZ_SECONDS per fuzzer.
+LIBFUZZ_SECONDS ?= 60
+libfuzz: $(DEPS_STAMP)
+	$(MAKE) -C $(TOP)/tools/libfuzzer run FUZZ_SECONDS=$(LIBFUZZ_SECONDS)
+
 KDEBUG := $(TOP)/build/kdebug
 CHECK_DEBUG_ENV ?= WGT_STRESS_SECONDS=10 CHURN_PEERS=500 CHURN_SECONDS=15 \
 	FUZZ_PACKETS=10000 FUZZ_NETLINK=200 WGT_MANY_PEERS=2000

@@ -52,11 +52,12 @@ static __always_inline unsigned int common_bits(const u64 a[2], const u64 b[2])
 {
 	u64 x = a[0] ^ b[0];
 
+	/* fls64(), not __fls(): that takes an unsigned long, 32 bits wide. */
 	if (x)
-		return 63 - __fls(x);
+		return 64 - fls64(x);
 	x = a[1] ^ b[1];
 	if (x)
-		return 127 - __fls(x);
+		return 128 - fls64(x);
 	return 128;
 }
 

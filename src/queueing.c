@@ -377,6 +377,27 @@ void wg_crypt_workers_destroy(struct wg_crypt_worker __percpu *workers)
 	free_percpu(workers);
 }
 
+/*
+ * The softirqs raised while BH is disabled (a NAPI poll, the receive of
+ * what was sent through a veth or loopback) run once per batch, at
+ * local_bh_enable(), and see the whole batch.
+ */
+void wg_crypt_worker_drain(struct wg_crypt_worker *worker,
+			   void (*one)(struct sk_buff *skb))
+{
+	struct sk_buff *skb = NULL;
+	unsigned int n;
+
+	do {
+		local_bh_disable();
+		for (n = 0; n < WG_CRYPT_BATCH &&
+			    (skb = ptr_ring_consume(&worker->ring)); ++n)
+			one(skb);
+		local_bh_enable();
+		cond_resched();
+	} while (skb);
+}
+
 bool wg_crypt_dispatch(struct wg_device *wg,
 		       struct wg_crypt_worker __percpu *workers,
 		       struct sk_buff *skb)

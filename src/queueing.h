@@ -222,6 +222,12 @@ enum {
 struct wg_crypt_worker __percpu *wg_crypt_workers_create(struct wg_device *wg,
 							  work_func_t fn);
 void wg_crypt_workers_destroy(struct wg_crypt_worker __percpu *workers);
+/*
+ * A worker's work function: takes the nodes of its ring in batches of
+ * WG_CRYPT_BATCH with BH disabled and hands each to @one.
+ */
+void wg_crypt_worker_drain(struct wg_crypt_worker *worker,
+			   void (*one)(struct sk_buff *skb));
 /* Hands @skb to the next CPU's worker; false when its ring is full. */
 bool wg_crypt_dispatch(struct wg_device *wg,
 		       struct wg_crypt_worker __percpu *workers,

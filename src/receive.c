@@ -305,37 +305,29 @@ static void wg_receive_kick_napi(struct wg_peer *peer)
 	napi_schedule(&wn->napi);
 }
 
+/* One packet of a decryption worker's batch, BH disabled. */
+static void wg_receive_decrypt_one(struct sk_buff *skb)
+{
+	struct wg_packet_cb *cb = WG_PACKET_CB(skb);
+	struct wg_peer *peer = wg_peer_get(cb->keypair->entry.peer);
+	enum wg_rx_drop why = wg_receive_decrypt(skb, cb->nonce, cb->keypair);
+
+	/* Counted now: the skb is not ours once its state is set. */
+	wg_receive_count_drop(peer->device, why);
+	wg_packet_set_state(skb, why == WG_RX_DELIVER ? WG_PACKET_DONE :
+							WG_PACKET_DEAD);
+	wg_receive_kick_napi(peer);
+	wg_peer_put(peer);
+}
+
 /*
  * Per-CPU decryption worker: any packet, any peer, in parallel, in
- * batches of WG_CRYPT_BATCH with BH disabled, so that one NAPI poll, and
- * GRO, sees the batch.
+ * batches, so that one NAPI poll, and GRO, sees the batch.
  */
 void wg_receive_decrypt_work(struct work_struct *work)
 {
-	struct wg_crypt_worker *worker =
-		container_of(work, struct wg_crypt_worker, work);
-	struct sk_buff *skb = NULL;
-	unsigned int n;
-
-	do {
-		local_bh_disable();
-		for (n = 0; n < WG_CRYPT_BATCH &&
-			    (skb = ptr_ring_consume(&worker->ring)); ++n) {
-			struct wg_packet_cb *cb = WG_PACKET_CB(skb);
-			struct wg_peer *peer = wg_peer_get(cb->keypair->entry.peer);
-			enum wg_rx_drop why = wg_receive_decrypt(skb, cb->nonce,
-								 cb->keypair);
-
-			/* Counted now: the skb is not ours once its state is set. */
-			wg_receive_count_drop(peer->device, why);
-			wg_packet_set_state(skb, why == WG_RX_DELIVER ?
-					    WG_PACKET_DONE : WG_PACKET_DEAD);
-			wg_receive_kick_napi(peer);
-			wg_peer_put(peer);
-		}
-		local_bh_enable();
-		cond_resched();
-	} while (skb);
+	wg_crypt_worker_drain(container_of(work, struct wg_crypt_worker, work),
+			      wg_receive_decrypt_one);
 }
 
 /* Single consumer of peer->rx_queue: WG_STAGE_RX_DISPATCH's runner. */

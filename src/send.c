@@ -211,44 +211,37 @@ static bool wg_send_encrypt_segment(struct sk_buff *skb, u64 nonce,
 						   keypair->sending.key);
 }
 
+/* One node of an encryption worker's batch, BH disabled. */
+static void wg_send_encrypt_one(struct sk_buff *first)
+{
+	struct wg_packet_cb *cb = WG_PACKET_CB(first);
+	enum wg_packet_state state = WG_PACKET_DONE;
+	struct sk_buff *skb, *next;
+	struct wg_peer *peer;
+	u64 nonce = cb->nonce;
+
+	skb_list_walk_safe(first, skb, next) {
+		if (unlikely(!wg_send_encrypt_segment(skb, nonce++, cb->keypair,
+						      cb->mtu))) {
+			state = WG_PACKET_DEAD;
+			break;
+		}
+	}
+	/* Once published, the node may be sent and freed at once. */
+	peer = wg_peer_get(cb->keypair->entry.peer);
+	wg_packet_set_state(first, state);
+	wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
+	wg_peer_put(peer);
+}
+
 /*
- * Per-CPU encryption worker: any node, any peer, in parallel, in batches
- * of WG_CRYPT_BATCH with BH disabled, so that what the batch sends is
- * received on the other side as a batch too.
+ * Per-CPU encryption worker: any node, any peer, in parallel, in batches,
+ * so that what a batch sends is received on the other side as a batch too.
  */
 void wg_send_encrypt_work(struct work_struct *work)
 {
-	struct wg_crypt_worker *worker =
-		container_of(work, struct wg_crypt_worker, work);
-	struct sk_buff *first = NULL, *skb, *next;
-	unsigned int n;
-
-	do {
-		local_bh_disable();
-		for (n = 0; n < WG_CRYPT_BATCH &&
-			    (first = ptr_ring_consume(&worker->ring)); ++n) {
-			struct wg_packet_cb *cb = WG_PACKET_CB(first);
-			enum wg_packet_state state = WG_PACKET_DONE;
-			struct wg_peer *peer;
-			u64 nonce = cb->nonce;
-
-			skb_list_walk_safe(first, skb, next) {
-				if (unlikely(!wg_send_encrypt_segment(skb, nonce++,
-								      cb->keypair,
-								      cb->mtu))) {
-					state = WG_PACKET_DEAD;
-					break;
-				}
-			}
-			/* Once published, the node may be sent and freed at once. */
-			peer = wg_peer_get(cb->keypair->entry.peer);
-			wg_packet_set_state(first, state);
-			wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
-			wg_peer_put(peer);
-		}
-		local_bh_enable();
-		cond_resched();
-	} while (first);
+	wg_crypt_worker_drain(container_of(work, struct wg_crypt_worker, work),
+			      wg_send_encrypt_one);
 }
 
 /*

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Userspace shim: only the sizes (RFC 8439 and XChaCha20). */
+#ifndef _WGSHIM_CRYPTO_CHACHA20POLY1305_H
+#define _WGSHIM_CRYPTO_CHACHA20POLY1305_H
+
+enum {
+	CHACHA20POLY1305_KEY_SIZE = 32,
+	CHACHA20POLY1305_AUTHTAG_SIZE = 16,
+	XCHACHA20POLY1305_NONCE_SIZE = 24,
+};
+
+#endif
