@@ -159,19 +159,7 @@ ping_file() {
 	timeout 150 ip netns exec "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
 }
 
-# loss FILE: the "% packet loss" of a ping output; received FILE: replies.
-loss() { sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$1" | tail -n 1; }
-received() { sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1" | tail -n 1; }
-ping_summary() { grep -a -E 'transmitted|rtt|error|unreachable' "$1" | tr -d '.\b' | head -n 3; }
-
-loss_at_most() {
-	local l
-	l=$(loss "$1")
-	[ -n "$l" ] && awk -v l="$l" -v m="$2" 'BEGIN { exit !(l <= m) }' && return 0
-	echo "loss ${l:-unknown}%, at most $2% allowed"
-	ping_summary "$1"
-	return 1
-}
+# (loss, received, ping_summary and loss_at_most are in lib.sh.)
 no_reply() {
 	[ "$(received "$1")" = 0 ] && return 0
 	echo "expected no reply, got $(received "$1")"

@@ -170,6 +170,8 @@ wait_handshakes() {
 	done
 }
 
+# The case's state, once per case, at its first failed check.
+TAP_ON_FAILURE=diag
 # diag: what happened in this case, as TAP diagnostics.
 diag() {
 	{
@@ -201,7 +203,7 @@ check_hs() {
 	else
 		tap_not_ok "$1"
 		echo "# latest handshake on $2: '${v}' after ${HS_WAIT}s"
-		[ -n "$DIAG_DONE" ] || { diag; DIAG_DONE=1; }
+		[ -n "$TAP_ON_FAILURE_DONE" ] || { diag; TAP_ON_FAILURE_DONE=1; }
 	fi
 }
 
@@ -272,7 +274,7 @@ run_case() {
 		trap 'echo "$TAP_N $TAP_FAILED" >"$T/counters"' EXIT
 		trap 'echo "# $fn: line $LINENO: command failed: $BASH_COMMAND"' ERR
 		set -eE -o pipefail
-		DIAG_DONE=
+		TAP_ON_FAILURE_DONE=
 		"$fn"
 	)
 	rc=$?
@@ -445,7 +447,7 @@ case_go_restart() {
 	wgg set wg1 private-key "$GPRIV" listen-port $GPORT \
 		peer "$KPUB" allowed-ips 10.77.0.1/32 \
 		endpoint 192.168.77.1:$KPORT persistent-keepalive 1
-	DIAG_DONE=
+	TAP_ON_FAILURE_DONE=
 	wait_handshakes $HS_WAIT "${hk0:-0}" || true
 	check_hs "$name: the new wireguard-go process completes a handshake" go
 	if [ "${HK:-0}" -gt "${hk0:-0}" ]; then
@@ -453,7 +455,7 @@ case_go_restart() {
 	else
 		tap_not_ok "$name: wgmpsc's latest handshake advances"
 		echo "# wgmpsc's latest handshake: $hk0 before the restart, $HK after"
-		[ -n "$DIAG_DONE" ] || diag
+		[ -n "$TAP_ON_FAILURE_DONE" ] || { diag; TAP_ON_FAILURE_DONE=1; }
 	fi
 	tap_check "$name: wgmpsc counts bytes received and sent" transfer_both
 }
@@ -489,20 +491,6 @@ setup_tunnel() {
 		allowed-ips $G4/32,$G6/128 endpoint "$gep"
 	wgg set wg1 peer "$KPUB" preshared-key "$T/psk" \
 		allowed-ips $K4/32,$K6/128 endpoint "$kep"
-}
-
-# data_check NAME CMD...: tap_check, plus the case's diagnostics on its
-# first failure.
-data_check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		tap_ok "$name"
-	else
-		tap_not_ok "$name"
-		printf '%s\n' "$out" | sed 's/^/# /'
-		[ -n "$DIAG_DONE" ] || { diag; DIAG_DONE=1; }
-	fi
 }
 
 # pings NS ADDR COUNT MAX_LOST [PING-ARGS...]: COUNT echo requests from NS
@@ -574,7 +562,7 @@ except Exception as e:
 		echo "# iperf3 client: $res"
 		printf '%s\n' "$out" | tail -n 20 | sed 's/^/# client: /'
 		sed 's/^/# server: /' "$T/iperf-server.log" | tail -n 10
-		[ -n "$DIAG_DONE" ] || { diag; DIAG_DONE=1; }
+		[ -n "$TAP_ON_FAILURE_DONE" ] || { diag; TAP_ON_FAILURE_DONE=1; }
 	fi
 }
 
@@ -621,25 +609,25 @@ no_drops() {
 case_data_v4() {
 	local name="data ipv4"
 	setup_tunnel 4
-	data_check "$name: ping kern->go ipv4 inside" pings kern $G4 5 1
-	data_check "$name: ping go->kern ipv4 inside" pings go $K4 5 1
-	data_check "$name: ping kern->go ipv6 inside" pings kern $G6 5 1
-	data_check "$name: ping go->kern ipv6 inside" pings go $K6 5 1
-	data_check "$name: 3000-byte ping kern->go ipv4 inside" pings kern $G4 4 1 -s 3000
-	data_check "$name: 3000-byte ping go->kern ipv4 inside" pings go $K4 4 1 -s 3000
-	data_check "$name: 3000-byte ping kern->go ipv6 inside" pings kern $G6 4 1 -s 3000
-	data_check "$name: 3000-byte ping go->kern ipv6 inside" pings go $K6 4 1 -s 3000
+	tap_check "$name: ping kern->go ipv4 inside" pings kern $G4 5 1
+	tap_check "$name: ping go->kern ipv4 inside" pings go $K4 5 1
+	tap_check "$name: ping kern->go ipv6 inside" pings kern $G6 5 1
+	tap_check "$name: ping go->kern ipv6 inside" pings go $K6 5 1
+	tap_check "$name: 3000-byte ping kern->go ipv4 inside" pings kern $G4 4 1 -s 3000
+	tap_check "$name: 3000-byte ping go->kern ipv4 inside" pings go $K4 4 1 -s 3000
+	tap_check "$name: 3000-byte ping kern->go ipv6 inside" pings kern $G6 4 1 -s 3000
+	tap_check "$name: 3000-byte ping go->kern ipv6 inside" pings go $K6 4 1 -s 3000
 	iperf_check "$name: kern->go ipv4 inside" $G4
 	iperf_check "$name: go->kern ipv4 inside" $G4 -R
 	iperf_check "$name: kern->go ipv6 inside" $G6
 	iperf_check "$name: go->kern ipv6 inside" $G6 -R
-	data_check "$name: wgmpsc's transfer counters exceed $MIN_TRANSFER bytes both ways" \
+	tap_check "$name: wgmpsc's transfer counters exceed $MIN_TRANSFER bytes both ways" \
 		transfer_over kern wg0 $MIN_TRANSFER
-	data_check "$name: wireguard-go's transfer counters exceed $MIN_TRANSFER bytes both ways" \
+	tap_check "$name: wireguard-go's transfer counters exceed $MIN_TRANSFER bytes both ways" \
 		transfer_over go wg1 $MIN_TRANSFER
-	data_check "$name: wgmpsc's interface byte counters agree with its transfer counters" \
+	tap_check "$name: wgmpsc's interface byte counters agree with its transfer counters" \
 		link_counters_agree
-	data_check "$name: wgmpsc dropped no received packet" no_drops
+	tap_check "$name: wgmpsc dropped no received packet" no_drops
 }
 
 # 10. Data path over IPv6, wireguard-go sending first (so initiating, and
@@ -649,15 +637,15 @@ case_data_v4() {
 case_data_v6() {
 	local name="data ipv6"
 	setup_tunnel 6
-	data_check "$name: ping go->kern ipv4 inside" pings go $K4 5 1
-	data_check "$name: ping kern->go ipv4 inside" pings kern $G4 5 1
-	data_check "$name: ping go->kern ipv6 inside" pings go $K6 5 1
-	data_check "$name: ping kern->go ipv6 inside" pings kern $G6 5 1
-	data_check "$name: 3000-byte ping go->kern ipv4 inside" pings go $K4 4 1 -s 3000
-	data_check "$name: 3000-byte ping kern->go ipv6 inside" pings kern $G6 4 1 -s 3000
-	data_check "$name: wgmpsc's interface byte counters agree with its transfer counters" \
+	tap_check "$name: ping go->kern ipv4 inside" pings go $K4 5 1
+	tap_check "$name: ping kern->go ipv4 inside" pings kern $G4 5 1
+	tap_check "$name: ping go->kern ipv6 inside" pings go $K6 5 1
+	tap_check "$name: ping kern->go ipv6 inside" pings kern $G6 5 1
+	tap_check "$name: 3000-byte ping go->kern ipv4 inside" pings go $K4 4 1 -s 3000
+	tap_check "$name: 3000-byte ping kern->go ipv6 inside" pings kern $G6 4 1 -s 3000
+	tap_check "$name: wgmpsc's interface byte counters agree with its transfer counters" \
 		link_counters_agree
-	data_check "$name: wgmpsc dropped no received packet" no_drops
+	tap_check "$name: wgmpsc dropped no received packet" no_drops
 }
 
 run_case case_kern_init

@@ -22,7 +22,11 @@ tap_not_ok() {
 }
 
 # tap_check NAME CMD...: ok when CMD exits 0.  Its output is shown only on
-# failure, as TAP diagnostics.
+# failure, as TAP diagnostics.  A test may set TAP_ON_FAILURE to a command
+# that gathers more (state dumps): it runs once, at the first failure after
+# TAP_ON_FAILURE_DONE was last emptied.
+TAP_ON_FAILURE=
+TAP_ON_FAILURE_DONE=
 tap_check() {
 	local name=$1 out
 	shift
@@ -31,6 +35,10 @@ tap_check() {
 	else
 		tap_not_ok "$name"
 		printf '%s\n' "$out" | sed 's/^/# /'
+		if [ -n "$TAP_ON_FAILURE" ] && [ -z "$TAP_ON_FAILURE_DONE" ]; then
+			TAP_ON_FAILURE_DONE=1
+			$TAP_ON_FAILURE
+		fi
 	fi
 }
 
@@ -308,3 +316,18 @@ fails_with() {
 	return 1
 }
 
+# Ping output, as saved in FILE: loss FILE, the "% packet loss"; received
+# FILE, the replies; ping_summary FILE, the lines worth showing.
+loss() { sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$1" | tail -n 1; }
+received() { sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1" | tail -n 1; }
+ping_summary() { grep -a -E 'transmitted|rtt|error|unreachable' "$1" | tr -d '.\b' | head -n 3; }
+
+# loss_at_most FILE MAX: the ping run in FILE lost at most MAX percent.
+loss_at_most() {
+	local l
+	l=$(loss "$1")
+	[ -n "$l" ] && awk -v l="$l" -v m="$2" 'BEGIN { exit !(l <= m) }' && return 0
+	echo "loss ${l:-unknown}%, at most $2% allowed"
+	ping_summary "$1"
+	return 1
+}

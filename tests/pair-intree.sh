@@ -67,14 +67,7 @@ transfer_both() {
 	return 1
 }
 
-# loss_at_most FILE MAX: ping output FILE lost at most MAX percent.
-loss_at_most() {
-	local l
-	l=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$1")
-	[ -n "$l" ] && awk -v l="$l" -v m="$2" 'BEGIN { exit !(l <= m) }' && return 0
-	grep -a -E 'transmitted|error' "$1"
-	return 1
-}
+# ping_test NAME MAXLOSS PING-ARGS...: TAP on the loss of one ping run.
 ping_test() {
 	local name=$1 max=$2
 	shift 2
