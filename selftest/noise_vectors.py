@@ -5,59 +5,15 @@
 # independent model of the protocol: Python's hashlib.blake2s and hmac
 # modules, and the 'cryptography' package's X25519 and ChaCha20-Poly1305,
 # following the WireGuard paper's description of
-# Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s.  Nothing here is derived from the
-# kernel code it checks.
+# Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (the model is selftest/noise_model.py).
+# Nothing here is derived from the kernel code it checks.
 #
 #   python3 selftest/noise_vectors.py > selftest/noise_vectors.h
 
-import hashlib
-import hmac
 import struct
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import (
-    X25519PrivateKey, X25519PublicKey)
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives import serialization
-
-CONSTRUCTION = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
-IDENTIFIER = b"WireGuard v1 zx2c4 Jason@zx2c4.com"
-LABEL_MAC1 = b"mac1----"
-
-
-def HASH(x):
-    return hashlib.blake2s(x).digest()
-
-
-def MAC(key, x):
-    return hashlib.blake2s(x, key=key, digest_size=16).digest()
-
-
-def HMAC(key, x):
-    return hmac.new(key, x, hashlib.blake2s).digest()
-
-
-def KDF(n, key, x):
-    t0 = HMAC(key, x)
-    out, prev = [], b""
-    for i in range(1, n + 1):
-        prev = HMAC(t0, prev + bytes([i]))
-        out.append(prev)
-    return out
-
-
-def pub(priv):
-    return X25519PrivateKey.from_private_bytes(priv).public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def DH(priv, pubkey):
-    return X25519PrivateKey.from_private_bytes(priv).exchange(
-        X25519PublicKey.from_public_bytes(pubkey))
-
-
-def AEAD(key, counter, plain, aad):
-    return ChaCha20Poly1305(key).encrypt(b"\0" * 4 + struct.pack("<Q", counter),
-                                         plain, aad)
+from noise_model import (AEAD, DH, HASH, HMAC, KDF, LABEL_MAC1, MAC,
+                         initiation_prefix, pub)
 
 
 def seq(start, n=32):
@@ -99,16 +55,8 @@ timestamp = bytes.fromhex("400000006553f100") + bytes.fromhex("0f000000")
 s_pub_i, s_pub_r = pub(s_priv_i), pub(s_priv_r)
 e_pub_i, e_pub_r = pub(e_priv_i), pub(e_priv_r)
 
-# Initiator
-ck = HASH(CONSTRUCTION)
-h = HASH(ck + IDENTIFIER)
-h = HASH(h + s_pub_r)
-(ck,) = KDF(1, ck, e_pub_i)                     # e
-h = HASH(h + e_pub_i)
-ck, k = KDF(2, ck, DH(e_priv_i, s_pub_r))       # es
-enc_static = AEAD(k, 0, s_pub_i, h)             # s
-h = HASH(h + enc_static)
-ck, k = KDF(2, ck, DH(s_priv_i, s_pub_r))       # ss
+# Initiator: e, es, s, ss, then the timestamp
+ck, h, k, _, enc_static = initiation_prefix(s_priv_i, s_pub_r, e_priv_i)
 enc_ts = AEAD(k, 0, timestamp, h)               # timestamp
 h = HASH(h + enc_ts)
 

@@ -35,8 +35,6 @@ so that no single peer exceeds the protocol's 50 initiations per second
 per peer, past which a responder discards them.
 """
 import base64
-import hashlib
-import hmac
 import os
 import select
 import socket
@@ -44,59 +42,26 @@ import struct
 import sys
 import time
 
-CONSTRUCTION = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
-IDENTIFIER = b"WireGuard v1 zx2c4 Jason@zx2c4.com"
-LABEL_MAC1 = b"mac1----"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "selftest"))
+from noise_model import (HASH, LABEL_MAC1, MAC,  # noqa: E402
+                         initiation_prefix)
+
 TAI64_UNIX = 0x400000000000000A
 MSG_INITIATION, MSG_RESPONSE, MSG_COOKIE = 1, 2, 3
 INITIATION_LEN, RESPONSE_LEN, COOKIE_LEN = 148, 92, 64
-
-
-def blake2s(data):
-    return hashlib.blake2s(data).digest()
-
-
-def hmac_blake2s(key, data):
-    return hmac.new(key, data, hashlib.blake2s).digest()
-
-
-def kdf(chaining_key, data, n):
-    """HKDF over HMAC-BLAKE2s: n 32-byte outputs."""
-    prk = hmac_blake2s(chaining_key, data)
-    out, prev = [], b""
-    for i in range(1, n + 1):
-        prev = hmac_blake2s(prk, prev + bytes([i]))
-        out.append(prev)
-    return out
-
-
-def aead_nonce(counter):
-    return b"\0\0\0\0" + struct.pack("<Q", counter)
 
 
 class Identity:
     """One initiator peer, with its message prefix precomputed."""
 
     def __init__(self, static_private, responder_public):
-        from cryptography.hazmat.primitives.asymmetric.x25519 import (
-            X25519PrivateKey, X25519PublicKey)
         from cryptography.hazmat.primitives.ciphers.aead import (
             ChaCha20Poly1305)
-        static = X25519PrivateKey.from_private_bytes(static_private)
-        remote = X25519PublicKey.from_public_bytes(responder_public)
-        ephemeral = X25519PrivateKey.generate()
-        e_pub = raw_public(ephemeral)
-
-        c = blake2s(CONSTRUCTION)
-        h = blake2s(c + IDENTIFIER)
-        h = blake2s(h + responder_public)
-        c = kdf(c, e_pub, 1)[0]
-        h = blake2s(h + e_pub)
-        c, k = kdf(c, ephemeral.exchange(remote), 2)
-        encrypted_static = ChaCha20Poly1305(k).encrypt(
-            aead_nonce(0), raw_public(static), h)
-        h = blake2s(h + encrypted_static)
-        c, k = kdf(c, static.exchange(remote), 2)
+        _, h, k, e_pub, encrypted_static = initiation_prefix(
+            static_private, responder_public, os.urandom(32))
+        # Reused for every message of this identity: only the timestamp
+        # differs.
         self.timestamp_aead = ChaCha20Poly1305(k)
         self.hash = h
         self.middle = e_pub + encrypted_static
@@ -105,10 +70,8 @@ class Identity:
         # type 1 (a little-endian u32: three reserved zero bytes follow),
         # sender index, ephemeral, encrypted static, encrypted timestamp.
         msg = (struct.pack("<II", MSG_INITIATION, sender_index) + self.middle
-               + self.timestamp_aead.encrypt(aead_nonce(0), tai64n,
-                                             self.hash))
-        mac1 = hashlib.blake2s(msg, key=mac1_key, digest_size=16).digest()
-        return msg + mac1 + bytes(16)  # no cookie: mac2 is zero
+               + self.timestamp_aead.encrypt(bytes(12), tai64n, self.hash))
+        return msg + MAC(mac1_key, msg) + bytes(16)  # no cookie: mac2 is zero
 
 
 def raw_public(key):
@@ -137,7 +100,7 @@ def cmd_gen(responder_pub_b64, keys_file, count, out):
     with open(keys_file) as f:
         privs = [base64.b64decode(line.strip()) for line in f if line.strip()]
     ids = [Identity(p, responder_public) for p in privs]
-    mac1_key = blake2s(LABEL_MAC1 + responder_public)
+    mac1_key = HASH(LABEL_MAC1 + responder_public)
     t0 = time.time_ns()
     with open(out, "wb") as f:
         for i in range(count):
