@@ -227,6 +227,39 @@ static bool case_bound_wrap(struct wg_mpsc_queue *q, struct sk_buff **s)
 	return true;
 }
 
+/*
+ * Charges in packets: a node of several segments takes as many from the
+ * bound, which refuses what would go past it, except on an empty queue.
+ */
+static bool case_charged(struct wg_mpsc_queue *q, struct sk_buff **s)
+{
+	const unsigned int bound = 8;
+
+	if (!expect(wg_mpsc_enqueue_charged(q, s[0], 20, bound),
+		    "an empty queue refused a node bigger than the bound") ||
+	    !expect(!wg_mpsc_enqueue_charged(q, s[1], 1, bound),
+		    "accepted with the charge past the bound") ||
+	    !qtest_take(q, s[0], "charged") || !qtest_take(q, NULL, "charged"))
+		return false;
+	wg_mpsc_consumed(q, 20);
+	if (!expect(wg_mpsc_enqueue_charged(q, s[1], 5, bound),
+		    "refused 5 of 8") ||
+	    !expect(!wg_mpsc_enqueue_charged(q, s[2], 4, bound),
+		    "accepted 4 more than 5 of 8") ||
+	    !expect(wg_mpsc_enqueue_charged(q, s[2], 3, bound),
+		    "refused 3 more than 5 of 8") ||
+	    !expect(!wg_mpsc_enqueue_charged(q, s[3], 1, bound),
+		    "accepted one more at the bound"))
+		return false;
+	if (!qtest_take(q, s[1], "charged") || !qtest_take(q, s[2], "charged") ||
+	    !qtest_take(q, NULL, "charged"))
+		return false;
+	wg_mpsc_consumed(q, 8);
+	return expect((u32)atomic_read(&q->enqueued) == q->consumed,
+		      "charges %u and credits %u differ",
+		      (u32)atomic_read(&q->enqueued), q->consumed);
+}
+
 /* A GSO skb: its segments hang off ->next, its tail sits in ->prev. */
 static bool case_segments(struct wg_mpsc_queue *q, struct sk_buff **s)
 {
@@ -339,7 +372,7 @@ static const struct qtest_case {
 } qtest_cases[] = {
 	QTEST_CASE(case_empty), QTEST_CASE(case_peek), QTEST_CASE(case_fifo),
 	QTEST_CASE(case_bound), QTEST_CASE(case_bound_wrap),
-	QTEST_CASE(case_segments), QTEST_CASE(case_in_flight),
+	QTEST_CASE(case_charged), QTEST_CASE(case_segments), QTEST_CASE(case_in_flight),
 };
 
 static bool run_cases(void)

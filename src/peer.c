@@ -183,7 +183,8 @@ bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
 
 	rcu_read_lock_bh();
 	queued = !READ_ONCE(peer->is_dead) &&
-		 wg_mpsc_enqueue_bounded(queue, skb, WG_MAX_QUEUED_PACKETS);
+		 wg_mpsc_enqueue_charged(queue, skb, WG_PACKET_CB(skb)->segs,
+					 WG_MAX_QUEUED_PACKETS);
 	if (queued)
 		wg_peer_run_stage(peer, stage);
 	rcu_read_unlock_bh();

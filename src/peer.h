@@ -154,8 +154,9 @@ enum {
 };
 
 /*
- * Multi-producer: queues @skb on @queue, one of the peer's, and runs
- * @stage, the queue's consumer, unless someone else is running it; false
+ * Multi-producer: queues @skb on @queue, one of the peer's, charged its
+ * WG_PACKET_CB()->segs packets, and runs @stage, the queue's consumer,
+ * unless someone else is running it; false
  * when the peer is being removed or the queue is full (@skb is still the
  * caller's then).  Any context but hard IRQ.
  */

@@ -125,39 +125,44 @@ void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb)
  * every producer and a locked read-modify-write on every packet of the
  * consumer, all on one contended line.  Instead:
  *
- *  - two counters, each with a single kind of writer: producers increment
+ *  - two counters, each with a single kind of writer: producers add to
  *    @enqueued; the consumer adds to @consumed once per batch with a plain
  *    store-release, no atomic read-modify-write at all.  What is charged
  *    is their difference mod 2^32;
- *  - a producer checks, then increments with a non-returning atomic_inc():
- *    no compare-and-swap, no retry.  Check and increment are not one step,
- *    so producers racing at the limit may all pass: the charge can reach
- *    bound - 1 + P, P being the producers between their check and their
- *    increment at once.  Producers on the transmit and receive paths run
- *    with BH disabled, so there P <= nr_cpu_ids (a preemptible producer
- *    adds one more): e.g. at most 1,087 packets on a 64-CPU machine for a
- *    bound of 1,024.  The bound caps memory, not a protocol quantity, so
- *    a few packets over are harmless;
+ *  - a producer checks, then adds with a non-returning atomic_add(): no
+ *    compare-and-swap, no retry.  Check and add are not one step, so
+ *    producers racing at the limit may all pass: the charge can reach
+ *    bound - 1 + P * N, P being the producers between their check and
+ *    their add at once and N the most one of them charges (a GSO node's
+ *    segments).  Producers on the transmit and receive paths run with BH
+ *    disabled, so there P <= nr_cpu_ids (a preemptible producer adds one
+ *    more): e.g. at most 1,087 datagrams on a 64-CPU machine for a bound
+ *    of 1,024.  The bound caps memory, not a protocol quantity, so a few
+ *    packets over are harmless;
+ *  - the charge is in packets, not queue nodes: a GSO node carries its
+ *    segments, up to 64 KiB of them, and a bound on nodes would let a
+ *    peer hold 64 times what it says;
  *  - credits come back per batch, after the consumer is done with the
  *    packets, so what is charged includes packets the consumer holds; the
  *    lag only makes the bound stricter, never looser.
  *
  * Reading @consumed (acquire) before @enqueued keeps the difference from
  * going negative: every credit the consumer returned is for a packet whose
- * increment came before its enqueue's release link, which the consumer
+ * charge came before its enqueue's release link, which the consumer
  * acquired before its release of the credit, so a producer that sees the
- * credit sees the increment too.  The increment comes before the enqueue
- * for the same reason: a packet is never credited before it is charged.
+ * credit sees the charge too.  The charge comes before the enqueue for the
+ * same reason: a packet is never credited before it is charged.
  */
-bool wg_mpsc_enqueue_bounded(struct wg_mpsc_queue *q, struct sk_buff *skb,
-			     unsigned int bound)
+bool wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q, struct sk_buff *skb,
+			     unsigned int n, unsigned int bound)
 {
 	/* Acquire, against wg_mpsc_consumed(): see above. */
 	u32 consumed = smp_load_acquire(&q->consumed);
+	u32 charged = (u32)atomic_read(&q->enqueued) - consumed;
 
-	if ((u32)atomic_read(&q->enqueued) - consumed >= bound)
+	if (charged && (charged >= bound || n > bound - charged))
 		return false;
-	atomic_inc(&q->enqueued);
+	atomic_add(n, &q->enqueued);
 	wg_mpsc_enqueue(q, skb);
 	return true;
 }
@@ -244,7 +249,7 @@ void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n)
 {
 	/*
 	 * Its only writer: a plain read of it is exact.  Release, against
-	 * wg_mpsc_enqueue_bounded(): see there.
+	 * wg_mpsc_enqueue_charged(): see there.
 	 */
 	smp_store_release(&q->consumed, q->consumed + n);
 }
@@ -313,8 +318,8 @@ void wg_ordered_list_purge(struct wg_ordered_list *list)
 }
 
 /*
- * Frees every queued node of @queue; for a peer whose work is idle (so,
- * single consumer).  Received nodes hold a keypair reference from the
+ * Frees every queued node of @queue, and returns their charge; for a peer
+ * whose work is idle (so, single consumer).  Received nodes hold a keypair reference from the
  * moment they are queued; transmitted ones take theirs only later.
  */
 void wg_mpsc_purge(struct wg_mpsc_queue *queue, bool holds_keypair)
@@ -323,7 +328,7 @@ void wg_mpsc_purge(struct wg_mpsc_queue *queue, bool holds_keypair)
 	struct sk_buff *skb;
 
 	while ((skb = wg_mpsc_dequeue(queue))) {
-		++count;
+		count += WG_PACKET_CB(skb)->segs;
 		if (holds_keypair)
 			wg_noise_keypair_put(WG_PACKET_CB(skb)->keypair);
 		kfree_skb_list(skb);

@@ -68,7 +68,7 @@ struct wg_mpsc_queue {
 	/* The oldest node (maybe the stub); the consumer's alone. */
 	struct sk_buff *tail;
 	struct wg_mpsc_stub stub;
-	/* Bounded enqueues admitted, mod 2^32; producers increment it. */
+	/* Packets charged by admitted enqueues, mod 2^32; producers add. */
 	atomic_t enqueued;
 	/* Credits the consumer returned, mod 2^32; only it writes them. */
 	u32 consumed;
@@ -84,14 +84,24 @@ void wg_mpsc_init(struct wg_mpsc_queue *q);
 void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb);
 
 /*
- * Multi-producer.  Enqueues @skb and returns true unless about @bound
- * packets are charged to the queue already: then returns false and @skb
- * is still the caller's (to drop and count).  Soft: see queueing.c.
- * A bound of UINT_MAX counts without ever refusing.
+ * Multi-producer.  Enqueues @skb, charged @n packets (the segments of a
+ * GSO node), and returns true unless that would take the charge past
+ * @bound: then returns false and @skb is still the caller's (to drop and
+ * count).  An empty queue takes any @n, so a node bigger than the bound
+ * still gets through.  Soft: see queueing.c.  A bound of UINT_MAX counts
+ * without ever refusing.
  */
-bool __must_check wg_mpsc_enqueue_bounded(struct wg_mpsc_queue *q,
-					  struct sk_buff *skb,
+bool __must_check wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q,
+					  struct sk_buff *skb, unsigned int n,
 					  unsigned int bound);
+
+/* Multi-producer.  wg_mpsc_enqueue_charged() for one packet. */
+static inline bool __must_check
+wg_mpsc_enqueue_bounded(struct wg_mpsc_queue *q, struct sk_buff *skb,
+			unsigned int bound)
+{
+	return wg_mpsc_enqueue_charged(q, skb, 1, bound);
+}
 
 /*
  * Single consumer.  The oldest skb, removed, or NULL when the queue is
@@ -106,8 +116,9 @@ struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_queue *q);
 struct sk_buff *wg_mpsc_peek(struct wg_mpsc_queue *q);
 
 /*
- * Single consumer.  Returns @n credits of a bounded queue, for skbs it has
- * dequeued (whatever became of them): once per batch, not per packet.
+ * Single consumer.  Returns @n credits of a bounded queue, what the skbs
+ * it has dequeued were charged (whatever became of them): once per batch,
+ * not per packet.
  */
 void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n);
 

@@ -193,6 +193,7 @@ static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 	}
 	WG_PACKET_CB(skb)->keypair = keypair;
 	WG_PACKET_CB(skb)->nonce = le64_to_cpu(get_unaligned(&header->counter));
+	WG_PACKET_CB(skb)->segs = 1;
 	if (unlikely(!wg_peer_enqueue(peer, &peer->rx_queue, skb,
 				      WG_STAGE_RX_DISPATCH))) {
 		if (READ_ONCE(peer->is_dead))

@@ -327,8 +327,8 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 {
 	struct wg_device *wg = peer->device;
 	struct wg_noise_keypair *keypair;
-	unsigned int consumed = 0;
-	bool rekey = false;
+	unsigned int nodes = 0, charged = 0;
+	bool rekey = false, dead = false;
 	struct sk_buff *first;
 
 	if (!wg_mpsc_peek(&peer->tx_queue))
@@ -338,9 +338,11 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 	keypair = keypair ? wg_noise_keypair_get(keypair) : NULL;
 	rcu_read_unlock_bh();
 
-	while (consumed < budget && (first = wg_mpsc_peek(&peer->tx_queue))) {
+	while (nodes < budget && (first = wg_mpsc_peek(&peer->tx_queue))) {
 		struct wg_packet_cb *cb = WG_PACKET_CB(first);
-		u64 nonce = keypair ? wg_send_take_nonces(keypair, cb->segs) :
+		/* Once dispatched, the node may be sent and freed at once. */
+		unsigned int segs = cb->segs;
+		u64 nonce = keypair ? wg_send_take_nonces(keypair, segs) :
 				      U64_MAX;
 
 		if (nonce == U64_MAX) {
@@ -348,7 +350,8 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 			break;
 		}
 		wg_mpsc_dequeue(&peer->tx_queue);
-		++consumed;
+		++nodes;
+		charged += segs;
 		cb->nonce = nonce;
 		cb->keypair = wg_noise_keypair_get_another(keypair);
 		atomic_set(&cb->state, WG_PACKET_QUEUED);
@@ -357,14 +360,18 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 						first))) {
 			atomic64_inc(&wg->stats.tx_crypt_ring_full);
 			wg_packet_set_state(first, WG_PACKET_DEAD);
+			dead = true;
 		}
-		rekey |= wg_send_should_rekey(keypair, nonce + cb->segs);
+		rekey |= wg_send_should_rekey(keypair, nonce + segs);
 	}
-	wg_mpsc_consumed(&peer->tx_queue, consumed);
+	wg_mpsc_consumed(&peer->tx_queue, charged);
+	/* No worker will finish those: the flush must see them now. */
+	if (unlikely(dead))
+		wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
 	if (rekey)
 		wg_send_handshake_initiation(peer, false);
 	wg_noise_keypair_put(keypair);
-	return consumed;
+	return nodes;
 }
 
 /*
