@@ -160,7 +160,9 @@ void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n);
  * then (full barrier) looks at the head again: either it sees the packet
  * done, or the worker, which published done before testing the bit, sees
  * the bit clear and queues the peer again.  A completion cannot fall
- * between the two.
+ * between the two.  The worker runs with BH disabled for its batch, so
+ * napi_schedule() only raises NET_RX there; the poll runs when the batch
+ * enables BH again (or in ksoftirqd), still after the completion.
  */
 
 enum wg_packet_state {
