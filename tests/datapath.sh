@@ -35,6 +35,9 @@
 # and, for TCP, that no 1-second interval is at 0 bits/s.
 #
 # WGT_STRESS_SECONDS (default 120): length of the receive stress.
+# WGT_CHURN_FLOW_SECONDS (default 40): length of the TCP flow the churn
+# block's changes run under; it must outlast them (a debug kernel needs
+# more).
 # WGT_BLOCKS: the blocks to run, in order (default: all of them; e.g.
 # "topology mtu teardown" while working on one).
 # Output is TAP; the exit status is non-zero if any test failed.
@@ -47,6 +50,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 HELPER=$HERE/datapath-helper.py
 STRESS=${WGT_STRESS_SECONDS:-120}
+CHURN_FLOW=${WGT_CHURN_FLOW_SECONDS:-40}
 T=$(mktemp -d /tmp/wgt-datapath.XXXXXX)
 MODULE_LOADED=0
 T0=$SECONDS
@@ -652,7 +656,7 @@ block_churn() {
 	# second the other way, and TCP through the first two changes.
 	bg churnping_a 300 wg-a ping -f 10.0.0.2
 	bg churnping_b 300 wg-b ping -i 0.02 fd00::1
-	iperf_bg churnflow wg-b wg-a 10.0.0.2 40 -R
+	iperf_bg churnflow wg-b wg-a 10.0.0.2 "$CHURN_FLOW" -R
 	t_flow=$SECONDS
 	sleep 3
 

@@ -729,6 +729,10 @@ class Fuzzer:
         t_fuzz = time.monotonic()
         wall_start = time.time()
         weight = sum(WEIGHTS.values())
+        # A run shorter than a round still gets one phase of each
+        # category (a phase is at least 50 packets).
+        round_size = max(1, min(args.round,
+                                args.packets - 50 * len(WEIGHTS)))
         while total < args.packets:
             cats = list(WEIGHTS)
             self.rng.shuffle(cats)
@@ -736,7 +740,7 @@ class Fuzzer:
                 if total >= args.packets or (args.max_seconds and
                                              time.monotonic() - t_fuzz > args.max_seconds):
                     break
-                size = max(50, args.round * WEIGHTS[cat] // weight)
+                size = max(50, round_size * WEIGHTS[cat] // weight)
                 size = min(size, PHASE_SIZE.get(cat, size), args.packets - total)
                 total += self.phase(cat, max(size, 1))
             if args.max_seconds and time.monotonic() - t_fuzz > args.max_seconds:
