@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "allowedips.h"
 
 #include <linux/if_ether.h>
@@ -173,18 +174,6 @@ static void model_remove_peer(struct model *m, int peer)
 
 /* Input. */
 
-struct input {
-	const u8 *p;
-	size_t n;
-};
-
-static u8 in_u8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static void flip_bit(u8 a[16], unsigned int pos)
 {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "replay.h"
 
 /* The contract's numbers, restated independently of the sources. */
@@ -92,18 +93,6 @@ static bool model_check(struct model *m, u64 c)
 	return true;
 }
 
-struct input {
-	const u8 *p;
-	size_t n;
-};
-
-static u8 in_u8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static u64 in_bytes(struct input *in, unsigned int k)
 {
