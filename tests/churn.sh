@@ -48,6 +48,18 @@ MODULE_LOADED=0
 T0=$SECONDS
 exec 3>&1
 
+# helper_results PREFIX FILE: a fuzz-helper.py batch run's output in FILE
+# as TAP (its "RESULT ok|not-ok NAME" lines), its comments, and its last
+# line (the JSON summary) as a comment.
+helper_results() {
+	local prefix=$1 file=$2 verdict name
+	grep '^#' "$file" || true
+	while read -r _ verdict name; do
+		if [ "$verdict" = ok ]; then tap_ok "$prefix: $name"; else tap_not_ok "$prefix: $name"; fi
+	done < <(grep '^RESULT ' "$file")
+	echo "# $prefix: $(tail -n 1 "$file")"
+}
+
 cleanup() {
 	set +e
 	local pid
@@ -288,12 +300,8 @@ block_pressure() {
 	iperf pressflow 20
 	sleep 2
 	nsx ch-b python3 "$HELPER" batches wg2 --messages 10 --peers 500 >"$T/batches.out" 2>&1 || true
-	grep '^#' "$T/batches.out" || true
-	while read -r _ verdict name; do
-		if [ "$verdict" = ok ]; then tap_ok "pressure: $name"; else tap_not_ok "pressure: $name"; fi
-	done < <(grep '^RESULT ' "$T/batches.out")
+	helper_results pressure "$T/batches.out"
 	out=$(tail -n 1 "$T/batches.out")
-	echo "# pressure: $out"
 	accepted=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["accepted"])' "$out")
 	if python3 -c 'import json,sys; sys.exit(not json.loads(sys.argv[1])["rejected"])' "$out"; then
 		tap_ok "pressure: some requests failed for want of memory, cleanly (see above)"
@@ -334,12 +342,8 @@ block_pressure() {
 		--failslab $fs >"$T/failslab.out" 2>&1 || true
 	echo 0 >$fs/probability
 	echo 0 >$fs/times
-	grep '^#' "$T/failslab.out" || true
-	while read -r _ verdict name; do
-		if [ "$verdict" = ok ]; then tap_ok "failslab: $name"; else tap_not_ok "failslab: $name"; fi
-	done < <(grep '^RESULT ' "$T/failslab.out")
+	helper_results failslab "$T/failslab.out"
 	out=$(tail -n 1 "$T/failslab.out")
-	echo "# failslab: $out"
 	tap_check "failslab: some requests failed with ENOMEM" \
 		python3 -c 'import json,sys; sys.exit(not json.loads(sys.argv[1])["rejected"].get("ENOMEM"))' "$out"
 	tap_check "failslab: afterwards ping wg1 -> wg2 works" ping_ok ch-a 10.0.0.2
