@@ -95,12 +95,12 @@ static int do_insert(struct st_ctx *ctx, int fam, const u64 key[2], u8 cidr,
 	if (fam == V4) {
 		ip4.s_addr = cpu_to_be32(key[0] >> 32);
 		return wg_allowedips_insert_v4(&ctx->table, &ip4, cidr,
-					       ctx->peers[peer], &ctx->lock);
+					       ctx->peers[peer], &ctx->lock, NULL);
 	}
 	put_unaligned_be64(key[0], &ip6.s6_addr[0]);
 	put_unaligned_be64(key[1], &ip6.s6_addr[8]);
 	return wg_allowedips_insert_v6(&ctx->table, &ip6, cidr,
-				       ctx->peers[peer], &ctx->lock);
+				       ctx->peers[peer], &ctx->lock, NULL);
 }
 
 static unsigned int do_lookup(struct st_ctx *ctx, int fam, const u64 key[2])

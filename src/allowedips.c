@@ -26,6 +26,7 @@
 #include <linux/ipv6.h>
 #include <linux/list.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <asm/unaligned.h>
 
 static struct kmem_cache *node_cache;
@@ -115,14 +116,26 @@ static void node_free(struct wg_allowedips_node *node)
 	call_rcu(&node->rcu, node_free_rcu);
 }
 
+/*
+ * A node from @reserve when there is one (the insert then cannot fail),
+ * else a fresh allocation.
+ */
 static struct wg_allowedips_node *node_new(const u64 key[2], u8 cidr, u8 bits,
-					   struct wg_allowedips_node *parent)
+					   struct wg_allowedips_node *parent,
+					   struct wg_allowedips_reserve *reserve)
 {
 	struct wg_allowedips_node *node;
 
-	node = kmem_cache_zalloc(node_cache, GFP_KERNEL);
-	if (!node)
-		return NULL;
+	if (reserve && reserve->nodes) {
+		node = reserve->nodes;
+		reserve->nodes = node->parent;
+		--reserve->count;
+		memset(node, 0, sizeof(*node));
+	} else {
+		node = kmem_cache_zalloc(node_cache, GFP_KERNEL);
+		if (!node)
+			return NULL;
+	}
 	node->key[0] = key[0];
 	node->key[1] = key[1];
 	mask_key(node->key, cidr);
@@ -130,6 +143,48 @@ static struct wg_allowedips_node *node_new(const u64 key[2], u8 cidr, u8 bits,
 	node->bits = bits;
 	node->parent = parent;
 	return node;
+}
+
+/* A node that was never published goes back where it came from. */
+static void node_unnew(struct wg_allowedips_node *node,
+		       struct wg_allowedips_reserve *reserve)
+{
+	if (reserve) {
+		node->parent = reserve->nodes;
+		reserve->nodes = node;
+		++reserve->count;
+	} else {
+		kmem_cache_free(node_cache, node);
+	}
+}
+
+int wg_allowedips_reserve_fill(struct wg_allowedips_reserve *reserve,
+			       unsigned int inserts)
+{
+	unsigned int want = inserts * WG_ALLOWEDIPS_NODES_PER_INSERT;
+	struct wg_allowedips_node *node;
+
+	while (reserve->count < want) {
+		node = kmem_cache_alloc(node_cache, GFP_KERNEL);
+		if (!node)
+			return -ENOMEM;
+		node->parent = reserve->nodes;
+		reserve->nodes = node;
+		++reserve->count;
+	}
+	return 0;
+}
+
+/* Never published, so no reader can hold them: no grace period. */
+void wg_allowedips_reserve_release(struct wg_allowedips_reserve *reserve)
+{
+	struct wg_allowedips_node *node;
+
+	while ((node = reserve->nodes)) {
+		reserve->nodes = node->parent;
+		kmem_cache_free(node_cache, node);
+	}
+	reserve->count = 0;
 }
 
 /* Attaches @peer to a node not yet published, so no barrier is needed. */
@@ -168,7 +223,8 @@ node_slot(struct wg_allowedips *table, struct wg_allowedips_node *node)
  * what it stores.
  */
 static int insert(struct wg_allowedips *table, u8 bits, const u64 key[2],
-		  u8 cidr, struct wg_peer *peer, struct mutex *lock)
+		  u8 cidr, struct wg_peer *peer, struct mutex *lock,
+		  struct wg_allowedips_reserve *reserve)
 {
 	struct wg_allowedips_node __rcu **slot = root_of(table, bits);
 	struct wg_allowedips_node *parent = NULL, *node, *new, *glue;
@@ -200,7 +256,7 @@ static int insert(struct wg_allowedips *table, u8 bits, const u64 key[2],
 		slot = &node->child[key_bit(key, node->cidr)];
 	}
 
-	new = node_new(key, cidr, bits, parent);
+	new = node_new(key, cidr, bits, parent, reserve);
 	if (!new)
 		return -ENOMEM;
 	node_set_peer_init(new, peer);
@@ -218,10 +274,10 @@ static int insert(struct wg_allowedips *table, u8 bits, const u64 key[2],
 		return 0;
 	}
 
-	glue = node_new(key, common, bits, parent);
+	glue = node_new(key, common, bits, parent, reserve);
 	if (!glue) {
 		list_del(&new->peer_list);
-		kmem_cache_free(node_cache, new);
+		node_unnew(new, reserve);
 		return -ENOMEM;
 	}
 	new->parent = glue;
@@ -234,22 +290,24 @@ static int insert(struct wg_allowedips *table, u8 bits, const u64 key[2],
 
 int wg_allowedips_insert_v4(struct wg_allowedips *table,
 			    const struct in_addr *ip, u8 cidr,
-			    struct wg_peer *peer, struct mutex *lock)
+			    struct wg_peer *peer, struct mutex *lock,
+			    struct wg_allowedips_reserve *reserve)
 {
 	u64 key[2];
 
 	key_from_v4(key, ip);
-	return insert(table, 32, key, cidr, peer, lock);
+	return insert(table, 32, key, cidr, peer, lock, reserve);
 }
 
 int wg_allowedips_insert_v6(struct wg_allowedips *table,
 			    const struct in6_addr *ip, u8 cidr,
-			    struct wg_peer *peer, struct mutex *lock)
+			    struct wg_peer *peer, struct mutex *lock,
+			    struct wg_allowedips_reserve *reserve)
 {
 	u64 key[2];
 
 	key_from_v6(key, ip);
-	return insert(table, 128, key, cidr, peer, lock);
+	return insert(table, 128, key, cidr, peer, lock, reserve);
 }
 
 /*

@@ -57,16 +57,41 @@ void wg_allowedips_init(struct wg_allowedips *table);
 void wg_allowedips_free(struct wg_allowedips *table, struct mutex *lock);
 
 /*
+ * Nodes set aside before a change that must not fail half-way: with
+ * WG_ALLOWEDIPS_NODES_PER_INSERT nodes reserved per insert to come, each
+ * of those inserts takes its nodes from here and cannot fail.  Reserved
+ * nodes belong to the caller until used or released; the struct starts
+ * zeroed.
+ */
+struct wg_allowedips_reserve {
+	struct wg_allowedips_node *nodes;	/* linked through @parent */
+	unsigned int count;
+};
+
+enum {
+	/* The prefix's own node, and glue where it parts from a sibling. */
+	WG_ALLOWEDIPS_NODES_PER_INSERT = 2,
+};
+
+/* Tops @reserve up for @inserts inserts; -ENOMEM keeps what it got. */
+int wg_allowedips_reserve_fill(struct wg_allowedips_reserve *reserve,
+			       unsigned int inserts);
+void wg_allowedips_reserve_release(struct wg_allowedips_reserve *reserve);
+
+/*
  * Host bits beyond @cidr are masked off.  Inserting an existing prefix moves
- * it to @peer.  Returns 0, -EINVAL for a cidr beyond the family's width or a
+ * it to @peer.  Nodes come from @reserve while it has any, else from the
+ * allocator.  Returns 0, -EINVAL for a cidr beyond the family's width or a
  * NULL @peer, or -ENOMEM.
  */
 int wg_allowedips_insert_v4(struct wg_allowedips *table,
 			    const struct in_addr *ip, u8 cidr,
-			    struct wg_peer *peer, struct mutex *lock);
+			    struct wg_peer *peer, struct mutex *lock,
+			    struct wg_allowedips_reserve *reserve);
 int wg_allowedips_insert_v6(struct wg_allowedips *table,
 			    const struct in6_addr *ip, u8 cidr,
-			    struct wg_peer *peer, struct mutex *lock);
+			    struct wg_peer *peer, struct mutex *lock,
+			    struct wg_allowedips_reserve *reserve);
 
 /* Removes every prefix of @peer, leaving its allowedips_list empty. */
 void wg_allowedips_remove_by_peer(struct wg_allowedips *table,

@@ -524,8 +524,14 @@ static void check_dump(void)
 
 /* Operations. */
 
-static void op_insert(struct input *in, u8 fam, int fail_nth)
+/*
+ * With @reserved, the insert draws on a reserve filled for it first, and
+ * the allocator failing (@fail_nth) must then change nothing: a reserved
+ * insert cannot fail for memory.
+ */
+static void op_insert(struct input *in, u8 fam, int fail_nth, bool reserved)
 {
+	struct wg_allowedips_reserve reserve = {};
 	static struct model next;
 	u8 a[16], masked[16];
 	int near, peer, ret, expect;
@@ -552,6 +558,8 @@ static void op_insert(struct input *in, u8 fam, int fail_nth)
 		model_insert(&next, fam, masked, cidr, peer);
 	probes_eval(&next, race.after);
 
+	if (reserved && wg_allowedips_reserve_fill(&reserve, 1))
+		FAIL("reserve fill failed with no failure injected");
 	race.kind = RACE_INSERT;
 	wgshim_fail_alloc_in = fail_nth;
 	mutex_lock(&lock);
@@ -560,20 +568,25 @@ static void op_insert(struct input *in, u8 fam, int fail_nth)
 
 		memcpy(&ip.s_addr, a, 4);
 		ret = wg_allowedips_insert_v4(&table, &ip, cidr,
-					      peer_ptr(peer), &lock);
+					      peer_ptr(peer), &lock,
+					      reserved ? &reserve : NULL);
 	} else {
 		struct in6_addr ip;
 
 		memcpy(ip.s6_addr, a, 16);
 		ret = wg_allowedips_insert_v6(&table, &ip, cidr,
-					      peer_ptr(peer), &lock);
+					      peer_ptr(peer), &lock,
+					      reserved ? &reserve : NULL);
 	}
 	mutex_unlock(&lock);
 	wgshim_fail_alloc_in = 0;
 	race.kind = RACE_NONE;
+	if (reserved && reserve.count > WG_ALLOWEDIPS_NODES_PER_INSERT)
+		FAIL("reserve grew to %u nodes", reserve.count);
+	wg_allowedips_reserve_release(&reserve);
 
 	expect = valid ? 0 : -EINVAL;
-	if (ret == -ENOMEM && fail_nth && valid && !exists) {
+	if (ret == -ENOMEM && fail_nth && valid && !exists && !reserved) {
 		probes_eval(&model, race.after);	/* nothing changed */
 	} else if (ret != expect) {
 		FAIL("insert IPv%d /%u peer %d (exists %d, fail_nth %d) "
@@ -716,14 +729,18 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		opno++;
 		switch (op % 8) {
 		case 0:
-			op_insert(&in, 4, 0);
+			op_insert(&in, 4, 0, false);
 			break;
 		case 1:
-			op_insert(&in, 6, 0);
+			op_insert(&in, 6, 0, false);
 			break;
 		case 2:
-			/* Fail the first or second allocation (node, glue). */
-			op_insert(&in, op & 8 ? 6 : 4, 1 + (op >> 4 & 1));
+			/*
+			 * Fail the first or second allocation (node, glue),
+			 * with or without a reserve to draw on.
+			 */
+			op_insert(&in, op & 8 ? 6 : 4, 1 + (op >> 4 & 1),
+				  op >> 5 & 1);
 			break;
 		case 3:
 			op_remove(&in);
