@@ -85,7 +85,7 @@ static void wg_socket_swap(struct wg_device *wg, struct sock *new4,
 	}
 }
 
-int wg_socket_init(struct wg_device *wg, u16 port)
+int wg_socket_bind(struct wg_device *wg, u16 port, struct wg_socket_pair *pair)
 {
 	struct sock *new4 = NULL, *new6 = NULL;
 	struct net *net = wg->creating_net;
@@ -115,8 +115,36 @@ int wg_socket_init(struct wg_device *wg, u16 port)
 		wg_socket_release(new4);
 		return ret;
 	}
-	wg_socket_swap(wg, new4, new6);
+	pair->sk4 = new4;
+	pair->sk6 = new6;
 	return 0;
+}
+
+void wg_socket_install(struct wg_device *wg, struct wg_socket_pair *pair)
+{
+	ASSERT_RTNL();
+	wg_socket_swap(wg, pair->sk4, pair->sk6);
+	pair->sk4 = NULL;
+	pair->sk6 = NULL;
+}
+
+void wg_socket_discard(struct wg_socket_pair *pair)
+{
+	wg_socket_release(pair->sk4);
+	wg_socket_release(pair->sk6);
+	pair->sk4 = NULL;
+	pair->sk6 = NULL;
+}
+
+int wg_socket_init(struct wg_device *wg, u16 port)
+{
+	struct wg_socket_pair pair;
+	int ret;
+
+	ret = wg_socket_bind(wg, port, &pair);
+	if (!ret)
+		wg_socket_install(wg, &pair);
+	return ret;
 }
 
 void wg_socket_uninit(struct wg_device *wg)

@@ -38,6 +38,19 @@ struct wg_route_cache {
  * leaves the device listening as before.
  */
 int wg_socket_init(struct wg_device *wg, u16 port);
+
+/*
+ * The same in two steps, for a configuration request that must be able to
+ * give up after binding: bind (may fail, changes nothing the device uses),
+ * then install (cannot fail) or discard.  RTNL held throughout.
+ */
+struct wg_socket_pair {
+	struct sock *sk4, *sk6;
+};
+
+int wg_socket_bind(struct wg_device *wg, u16 port, struct wg_socket_pair *pair);
+void wg_socket_install(struct wg_device *wg, struct wg_socket_pair *pair);
+void wg_socket_discard(struct wg_socket_pair *pair);
 /* Closes the sockets; returns after packet paths have let go of them. */
 void wg_socket_uninit(struct wg_device *wg);
 
