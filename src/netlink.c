@@ -2,10 +2,8 @@
 /*
  * Generic netlink configuration (see netlink.h).
  *
- * WG_CMD_SET_DEVICE is all-or-nothing against bad input: the whole message
- * is validated before anything changes, and the only step that can then
- * fail for a reason other than memory, rebinding the listen port, runs
- * before any other change.
+ * WG_CMD_SET_DEVICE is a transaction: all of it or, whatever fails, none
+ * of it (config.c).
  *
  * WG_CMD_GET_DEVICE is a dump that continues across as many messages as
  * the peers and their allowed IPs need, resuming mid-peer; a peer split
@@ -21,6 +19,7 @@
 #include <net/sock.h>
 
 #include "allowedips.h"
+#include "config.h"
 #include "cookie.h"
 #include "device.h"
 #include "netlink.h"
@@ -40,26 +39,6 @@ static const struct nla_policy wg_device_policy[WGDEVICE_A_MAX + 1] = {
 	[WGDEVICE_A_LISTEN_PORT] = { .type = NLA_U16 },
 	[WGDEVICE_A_FWMARK] = { .type = NLA_U32 },
 	[WGDEVICE_A_PEERS] = { .type = NLA_NESTED },
-};
-
-static const struct nla_policy wg_peer_policy[WGPEER_A_MAX + 1] = {
-	[WGPEER_A_PUBLIC_KEY] = NLA_POLICY_EXACT_LEN(NOISE_PUBLIC_KEY_LEN),
-	[WGPEER_A_PRESHARED_KEY] = NLA_POLICY_EXACT_LEN(NOISE_SYMMETRIC_KEY_LEN),
-	[WGPEER_A_FLAGS] = { .type = NLA_U32 },
-	[WGPEER_A_ENDPOINT] = NLA_POLICY_MIN_LEN(sizeof(struct sockaddr)),
-	[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = { .type = NLA_U16 },
-	[WGPEER_A_LAST_HANDSHAKE_TIME] =
-		NLA_POLICY_EXACT_LEN(sizeof(struct __kernel_timespec)),
-	[WGPEER_A_RX_BYTES] = { .type = NLA_U64 },
-	[WGPEER_A_TX_BYTES] = { .type = NLA_U64 },
-	[WGPEER_A_ALLOWEDIPS] = { .type = NLA_NESTED },
-	[WGPEER_A_PROTOCOL_VERSION] = { .type = NLA_U32 },
-};
-
-static const struct nla_policy wg_allowedip_policy[WGALLOWEDIP_A_MAX + 1] = {
-	[WGALLOWEDIP_A_FAMILY] = { .type = NLA_U16 },
-	[WGALLOWEDIP_A_IPADDR] = NLA_POLICY_MIN_LEN(sizeof(struct in_addr)),
-	[WGALLOWEDIP_A_CIDR_MASK] = { .type = NLA_U8 },
 };
 
 /*
@@ -369,408 +348,25 @@ err_unlock:
 	return -EMSGSIZE;
 }
 
-/* WG_CMD_SET_DEVICE */
-
-struct wg_allowedip {
-	union {
-		struct in_addr ip4;
-		struct in6_addr ip6;
-	};
-	u16 family;
-	u8 cidr;
-};
-
-static int wg_parse_allowedip(const struct nlattr *attr, struct wg_allowedip *out,
-			      struct netlink_ext_ack *extack)
-{
-	struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
-	unsigned int len, bits;
-	int ret;
-
-	ret = nla_parse_nested_deprecated(tb, WGALLOWEDIP_A_MAX, attr,
-					  wg_allowedip_policy, extack);
-	if (ret)
-		return ret;
-	if (!tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] ||
-	    !tb[WGALLOWEDIP_A_CIDR_MASK]) {
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "allowed IP needs a family, an address and a cidr");
-		return -EINVAL;
-	}
-	out->family = nla_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
-	out->cidr = nla_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
-	len = nla_len(tb[WGALLOWEDIP_A_IPADDR]);
-	if (out->family == AF_INET) {
-		len = len == sizeof(out->ip4) ? len : 0;
-		bits = 32;
-	} else if (out->family == AF_INET6) {
-		len = len == sizeof(out->ip6) ? len : 0;
-		bits = 128;
-	} else {
-		NL_SET_ERR_MSG_ATTR(extack, tb[WGALLOWEDIP_A_FAMILY],
-				    "allowed IP family is neither AF_INET nor AF_INET6");
-		return -EINVAL;
-	}
-	if (!len) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[WGALLOWEDIP_A_IPADDR],
-				    "allowed IP address length does not match its family");
-		return -EINVAL;
-	}
-	if (out->cidr > bits) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[WGALLOWEDIP_A_CIDR_MASK],
-				    "allowed IP cidr is longer than the address");
-		return -EINVAL;
-	}
-	nla_memcpy(&out->ip6, tb[WGALLOWEDIP_A_IPADDR], len);
-	return 0;
-}
-
-static int wg_parse_endpoint(const struct nlattr *attr, struct wg_endpoint *out,
-			     struct netlink_ext_ack *extack)
-{
-	const struct sockaddr *addr = nla_data(attr);
-	unsigned int len = nla_len(attr);
-
-	memset(out, 0, sizeof(*out));
-	if (addr->sa_family == AF_INET && len >= sizeof(out->addr4)) {
-		memcpy(&out->addr4, addr, sizeof(out->addr4));
-		return 0;
-	}
-	if (addr->sa_family == AF_INET6 && len >= sizeof(out->addr6)) {
-		memcpy(&out->addr6, addr, sizeof(out->addr6));
-		return 0;
-	}
-	NL_SET_ERR_MSG_ATTR(extack, attr,
-			    "endpoint is neither a sockaddr_in nor a sockaddr_in6");
-	return -EINVAL;
-}
-
-/*
- * Checks one peer of a WG_CMD_SET_DEVICE completely, without touching
- * anything, and leaves its attributes in @tb for the apply pass.
- */
-static int wg_validate_peer(struct nlattr **tb, const struct nlattr *attr,
-			    struct netlink_ext_ack *extack)
-{
-	struct wg_endpoint endpoint;
-	struct wg_allowedip ip;
-	struct nlattr *ip_attr;
-	int ret, rem;
-
-	ret = nla_parse_nested_deprecated(tb, WGPEER_A_MAX, attr,
-					  wg_peer_policy, extack);
-	if (ret)
-		return ret;
-	if (!tb[WGPEER_A_PUBLIC_KEY]) {
-		NL_SET_ERR_MSG_ATTR(extack, attr, "peer has no public key");
-		return -EINVAL;
-	}
-	if (tb[WGPEER_A_PROTOCOL_VERSION] &&
-	    nla_get_u32(tb[WGPEER_A_PROTOCOL_VERSION]) != WG_PROTOCOL_VERSION) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[WGPEER_A_PROTOCOL_VERSION],
-				    "unsupported protocol version");
-		return -EPFNOSUPPORT;
-	}
-	if (tb[WGPEER_A_FLAGS] &&
-	    (nla_get_u32(tb[WGPEER_A_FLAGS]) & ~__WGPEER_F_ALL)) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[WGPEER_A_FLAGS],
-				    "unknown peer flags");
-		return -EOPNOTSUPP;
-	}
-	if (tb[WGPEER_A_ENDPOINT]) {
-		ret = wg_parse_endpoint(tb[WGPEER_A_ENDPOINT], &endpoint, extack);
-		if (ret)
-			return ret;
-	}
-	if (tb[WGPEER_A_ALLOWEDIPS]) {
-		nla_for_each_nested(ip_attr, tb[WGPEER_A_ALLOWEDIPS], rem) {
-			ret = wg_parse_allowedip(ip_attr, &ip, extack);
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
-
-static int wg_validate_peers(struct nlattr *peers,
-			     struct netlink_ext_ack *extack)
-{
-	struct nlattr *tb[WGPEER_A_MAX + 1];
-	struct nlattr *attr;
-	int ret, rem;
-
-	nla_for_each_nested(attr, peers, rem) {
-		ret = wg_validate_peer(tb, attr, extack);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int wg_set_allowedips(struct wg_device *wg, struct wg_peer *peer,
-			     struct nlattr *ips, struct netlink_ext_ack *extack)
-{
-	struct wg_allowedip ip;
-	struct nlattr *attr;
-	int ret, rem;
-
-	nla_for_each_nested(attr, ips, rem) {
-		/* Validated already: this parse cannot fail. */
-		ret = wg_parse_allowedip(attr, &ip, extack);
-		if (ret)
-			return ret;
-		if (ip.family == AF_INET)
-			ret = wg_allowedips_insert_v4(&wg->peer_allowedips,
-						      &ip.ip4, ip.cidr, peer,
-						      &wg->device_update_lock);
-		else
-			ret = wg_allowedips_insert_v6(&wg->peer_allowedips,
-						      &ip.ip6, ip.cidr, peer,
-						      &wg->device_update_lock);
-		if (ret) {
-			NL_SET_ERR_MSG_ATTR(extack, attr,
-					    "could not add allowed IP");
-			return ret;
-		}
-	}
-	return 0;
-}
-
-static bool wg_is_own_public_key(struct wg_device *wg, const u8 *key)
-{
-	struct wg_static_identity *identity = &wg->static_identity;
-	bool own;
-
-	down_read(&identity->lock);
-	own = identity->has_identity &&
-	      !crypto_memneq(key, identity->static_public, NOISE_PUBLIC_KEY_LEN);
-	up_read(&identity->lock);
-	return own;
-}
-
-/* Applies one validated peer.  Removed peers collect on @dead. */
-static int wg_set_peer(struct wg_device *wg, struct nlattr *attr,
-		       struct list_head *dead, struct netlink_ext_ack *extack)
-{
-	struct nlattr *tb[WGPEER_A_MAX + 1];
-	struct wg_endpoint endpoint;
-	struct wg_peer *peer;
-	const u8 *public_key;
-	u32 flags = 0;
-	int ret;
-
-	ret = nla_parse_nested_deprecated(tb, WGPEER_A_MAX, attr,
-					  wg_peer_policy, extack);
-	if (ret)
-		return ret;
-	public_key = nla_data(tb[WGPEER_A_PUBLIC_KEY]);
-	if (tb[WGPEER_A_FLAGS])
-		flags = nla_get_u32(tb[WGPEER_A_FLAGS]);
-
-	peer = wg_pubkey_table_lookup(wg, public_key);
-	if (flags & WGPEER_F_REMOVE_ME) {
-		if (peer)
-			wg_peer_unlink(peer, dead);
-		goto out;
-	}
-	if (!peer) {
-		/* We are not our own peer; wg(8) users rely on this. */
-		if ((flags & WGPEER_F_UPDATE_ONLY) ||
-		    wg_is_own_public_key(wg, public_key))
-			goto out;
-		peer = wg_peer_create(wg, public_key, NULL);
-		if (IS_ERR(peer)) {
-			ret = PTR_ERR(peer);
-			peer = NULL;
-			NL_SET_ERR_MSG_ATTR(extack, attr, "could not create peer");
-			goto out;
-		}
-		wg_peer_get(peer);
-	}
-
-	if (tb[WGPEER_A_PRESHARED_KEY])
-		wg_noise_handshake_set_preshared_key(&peer->handshake,
-						     nla_data(tb[WGPEER_A_PRESHARED_KEY]));
-	if (tb[WGPEER_A_ENDPOINT]) {
-		wg_parse_endpoint(tb[WGPEER_A_ENDPOINT], &endpoint, extack);
-		wg_socket_set_peer_endpoint(peer, &endpoint);
-	}
-	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]) {
-		u16 interval =
-			nla_get_u16(tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
-		bool starts = interval && !peer->persistent_keepalive_interval;
-
-		peer->persistent_keepalive_interval = interval;
-		/* Turning it on opens the path now, not an interval later. */
-		if (starts && netif_running(wg->dev))
-			wg_send_keepalive(peer);
-	}
-	if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
-		wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
-					     &wg->device_update_lock);
-	if (tb[WGPEER_A_ALLOWEDIPS])
-		ret = wg_set_allowedips(wg, peer, tb[WGPEER_A_ALLOWEDIPS],
-					extack);
-out:
-	wg_peer_put(peer);
-	return ret;
-}
-
-/*
- * Installs a private key validated, with its public half, by pass one; NULL
- * clears the identity.  A peer with our own public key cannot be spoken
- * to, so it goes.  Everything derived from the old key goes too: the
- * cookie checker's keys, each peer's cached static-static DH and its
- * handshake in flight.  Sessions already established stay.
- */
-static void wg_set_identity(struct wg_device *wg, const u8 *private_key,
-			    const u8 *public_key, struct list_head *dead)
-{
-	struct wg_static_identity *identity = &wg->static_identity;
-	struct wg_peer *peer;
-
-	lockdep_assert_held(&wg->device_update_lock);
-
-	if (public_key) {
-		peer = wg_pubkey_table_lookup(wg, public_key);
-		if (peer) {
-			wg_peer_unlink(peer, dead);
-			wg_peer_put(peer);
-		}
-	}
-	/* The identity lock is outside every handshake lock. */
-	down_write(&identity->lock);
-	wg_noise_static_identity_set(identity, public_key ? private_key : NULL);
-	wg_cookie_checker_set_public_key(&wg->cookie_checker,
-					 identity->has_identity ?
-					 identity->static_public : NULL);
-	list_for_each_entry(peer, &wg->peer_list, peer_list)
-		wg_noise_handshake_invalidate(&peer->handshake);
-	up_write(&identity->lock);
-}
-
-/* May fail and change nothing; everything else in a set comes after it. */
-static int wg_set_listen_port(struct wg_device *wg, struct nlattr *attr,
-			      struct netlink_ext_ack *extack)
-{
-	u16 port = nla_get_u16(attr);
-	int ret;
-
-	ASSERT_RTNL();
-	if (!netif_running(wg->dev)) {
-		wg->incoming_port = port;
-		return 0;
-	}
-	if (port && port == wg->incoming_port)
-		return 0;
-	ret = wg_socket_init(wg, port);
-	if (ret == -EADDRINUSE)
-		NL_SET_ERR_MSG_ATTR(extack, attr, "listen port is in use");
-	else if (ret)
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "could not open sockets on the listen port");
-	return ret;
-}
+/* WG_CMD_SET_DEVICE: config.c */
 
 static int wg_set_device(struct sk_buff *skb, struct genl_info *info)
 {
-	u8 private_key[NOISE_PUBLIC_KEY_LEN], public_key[NOISE_PUBLIC_KEY_LEN];
-	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr **attrs = info->attrs;
-	bool has_private_key = false;
-	struct nlattr *attr;
 	struct wg_device *wg;
-	LIST_HEAD(dead);
-	int ret, rem;
+	int ret;
 
 	rtnl_lock();
-	wg = wg_lookup_interface(attrs, genl_info_net(info), extack);
+	wg = wg_lookup_interface(info->attrs, genl_info_net(info), info->extack);
 	if (IS_ERR(wg)) {
 		ret = PTR_ERR(wg);
 		goto err_unlock_rtnl;
 	}
 	mutex_lock(&wg->device_update_lock);
-
-	/* Pass one: nothing changes unless all of the message is valid. */
-	if (attrs[WGDEVICE_A_FLAGS] &&
-	    (nla_get_u32(attrs[WGDEVICE_A_FLAGS]) & ~__WGDEVICE_F_ALL)) {
-		NL_SET_ERR_MSG_ATTR(extack, attrs[WGDEVICE_A_FLAGS],
-				    "unknown device flags");
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-	if (attrs[WGDEVICE_A_PEERS]) {
-		ret = wg_validate_peers(attrs[WGDEVICE_A_PEERS], extack);
-		if (ret)
-			goto out;
-	}
-	if (attrs[WGDEVICE_A_PRIVATE_KEY]) {
-		nla_memcpy(private_key, attrs[WGDEVICE_A_PRIVATE_KEY],
-			   sizeof(private_key));
-		/* All zeros clears the key; anything else must work. */
-		has_private_key = !!memchr_inv(private_key, 0,
-					       sizeof(private_key));
-		if (has_private_key &&
-		    !wg_noise_static_identity_derive(public_key, private_key)) {
-			NL_SET_ERR_MSG_ATTR(extack,
-					    attrs[WGDEVICE_A_PRIVATE_KEY],
-					    "private key gives no public key");
-			ret = -EINVAL;
-			goto out;
-		}
-	}
-	if (attrs[WGDEVICE_A_LISTEN_PORT]) {
-		ret = wg_set_listen_port(wg, attrs[WGDEVICE_A_LISTEN_PORT],
-					 extack);
-		if (ret)
-			goto out;
-	}
-
-	/* Pass two: only allocation failures remain possible. */
-	if (attrs[WGDEVICE_A_FWMARK]) {
-		struct wg_peer *peer;
-
-		wg->fwmark = nla_get_u32(attrs[WGDEVICE_A_FWMARK]);
-		/* Cached routes were looked up with the old mark. */
-		list_for_each_entry(peer, &wg->peer_list, peer_list)
-			wg_route_cache_reset(&peer->route_cache);
-	}
-	if (attrs[WGDEVICE_A_FLAGS] &&
-	    (nla_get_u32(attrs[WGDEVICE_A_FLAGS]) & WGDEVICE_F_REPLACE_PEERS))
-		wg_peer_remove_all(wg);
-	if (attrs[WGDEVICE_A_PRIVATE_KEY])
-		wg_set_identity(wg, private_key,
-				has_private_key ? public_key : NULL, &dead);
-	ret = 0;
-	if (attrs[WGDEVICE_A_PEERS]) {
-		u64 first_new = wg_peer_next_id();
-		struct wg_peer *peer, *tmp;
-
-		nla_for_each_nested(attr, attrs[WGDEVICE_A_PEERS], rem) {
-			ret = wg_set_peer(wg, attr, &dead, extack);
-			if (ret)
-				break;
-		}
-		/*
-		 * An allocation failed: the peers this request created go
-		 * again, so that a request adding peers adds all or none.
-		 * Changes it made to peers that existed before stay.
-		 */
-		if (ret)
-			list_for_each_entry_safe(peer, tmp, &wg->peer_list,
-						 peer_list)
-				if (peer->internal_id >= first_new)
-					wg_peer_unlink(peer, &dead);
-	}
-
-out:
-	++wg->update_gen;
-	wg_peer_remove_finish(&dead);
+	ret = wg_config_set_device(wg, info->attrs, info->extack);
 	mutex_unlock(&wg->device_update_lock);
 	dev_put(wg->dev);
 err_unlock_rtnl:
 	rtnl_unlock();
-	memzero_explicit(private_key, sizeof(private_key));
 	return ret;
 }
 

@@ -307,7 +307,19 @@ void wg_noise_peer_init(struct wg_peer *peer, const u8 *preshared_key)
 	if (preshared_key)
 		memcpy(handshake->preshared_key, preshared_key,
 		       NOISE_SYMMETRIC_KEY_LEN);
+	/* Inert until its configuration commits: see wg_peer_alloc(). */
+	handshake->state = WG_HANDSHAKE_DEAD;
 	wg_noise_keypairs_init(&peer->keypairs);
+}
+
+void wg_noise_peer_enable(struct wg_peer *peer)
+{
+	struct wg_noise_handshake *handshake = &peer->handshake;
+
+	down_write(&handshake->lock);
+	if (handshake->state == WG_HANDSHAKE_DEAD)
+		handshake->state = WG_HANDSHAKE_ZEROED;
+	up_write(&handshake->lock);
 }
 
 /*

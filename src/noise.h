@@ -159,7 +159,9 @@ void wg_noise_static_identity_set(struct wg_static_identity *identity,
 				  const u8 *private_key);
 
 /* Peer lifetime hooks (peer.c). */
+/* The handshake starts DEAD, answering nothing, until it is enabled. */
 void wg_noise_peer_init(struct wg_peer *peer, const u8 *preshared_key);
+void wg_noise_peer_enable(struct wg_peer *peer);
 /* Removal, update lock held: drops indices, keypairs and every secret. */
 void wg_noise_peer_cleanup(struct wg_peer *peer);
 /* Last reference gone: wipes what is left.  Any context, no lock. */

@@ -41,21 +41,22 @@ void wg_peer_cache_uninit(void)
 	kmem_cache_destroy(peer_cache);
 }
 
-struct wg_peer *wg_peer_create(struct wg_device *wg,
-			       const u8 public_key[WG_KEY_LEN],
-			       const u8 preshared_key[WG_KEY_LEN])
+/*
+ * Peers are born inert (see peer.h): a configuration request makes every
+ * peer it needs before it changes anything, and only the request's commit
+ * brings them to life.
+ */
+struct wg_peer *wg_peer_alloc(struct wg_device *wg,
+			      const u8 public_key[WG_KEY_LEN],
+			      const u8 preshared_key[WG_KEY_LEN])
 {
 	struct wg_peer *peer;
-	int ret;
 
 	lockdep_assert_held(&wg->device_update_lock);
 
-	if (wg->num_peers >= MAX_PEERS_PER_DEVICE)
-		return ERR_PTR(-ENOSPC);
-
 	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);
 	if (unlikely(!peer))
-		return ERR_PTR(-ENOMEM);
+		return NULL;
 
 	peer->device = wg;
 	memcpy(peer->public_key, public_key, NOISE_PUBLIC_KEY_LEN);
@@ -73,24 +74,74 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	wg_ordered_list_init(&peer->rx_ordered);
 	INIT_WORK(&peer->work, wg_send_peer_work);
 	INIT_LIST_HEAD(&peer->napi_node);
+	INIT_LIST_HEAD(&peer->peer_list);
 	kref_init(&peer->refcount);
+	/* Nothing arms, queues or kicks for it before it is activated. */
+	peer->is_dead = true;
 	peer->internal_id = atomic64_inc_return(&peer_counter);
 	/* Pinned to one NAPI instance, so its receive order holds. */
 	peer->napi_index = wg->num_napis ?
 			   (u32)peer->internal_id % wg->num_napis : 0;
-
-	ret = wg_pubkey_table_add(wg, peer);
-	if (ret)
-		goto err_free_peer;
-
-	list_add_tail(&peer->peer_list, &wg->peer_list);
-	++wg->num_peers;
 	wg_lifetime_log(wg, "Peer %llu created", peer->internal_id);
 	return peer;
+}
 
-err_free_peer:
-	wg_noise_handshake_wipe(&peer->handshake);
-	kmem_cache_free(peer_cache, peer);
+int wg_peer_publish_key(struct wg_peer *peer)
+{
+	return wg_pubkey_table_add(peer->device, peer);
+}
+
+void wg_peer_take_key(struct wg_peer *old, struct wg_peer *new)
+{
+	wg_pubkey_table_replace(new->device, old, new);
+}
+
+void wg_peer_activate(struct wg_peer *peer)
+{
+	struct wg_device *wg = peer->device;
+
+	lockdep_assert_held(&wg->device_update_lock);
+	wg_noise_peer_enable(peer);
+	WRITE_ONCE(peer->is_dead, false);
+	list_move_tail(&peer->peer_list, &wg->peer_list);
+	++wg->num_peers;
+}
+
+void wg_peer_discard(struct wg_peer *peer, struct list_head *dead)
+{
+	struct wg_device *wg = peer->device;
+
+	lockdep_assert_held(&wg->device_update_lock);
+	/* Never published, or its key went to a successor: no harm. */
+	wg_pubkey_table_remove(wg, peer);
+	wg_noise_peer_cleanup(peer);
+	list_move_tail(&peer->peer_list, dead);
+}
+
+struct wg_peer *wg_peer_create(struct wg_device *wg,
+			       const u8 public_key[WG_KEY_LEN],
+			       const u8 preshared_key[WG_KEY_LEN])
+{
+	struct wg_peer *peer;
+	LIST_HEAD(dead);
+	int ret;
+
+	lockdep_assert_held(&wg->device_update_lock);
+
+	if (wg->num_peers >= MAX_PEERS_PER_DEVICE)
+		return ERR_PTR(-ENOSPC);
+	peer = wg_peer_alloc(wg, public_key, preshared_key);
+	if (!peer)
+		return ERR_PTR(-ENOMEM);
+	ret = wg_peer_publish_key(peer);
+	if (ret)
+		goto err_discard_peer;
+	wg_peer_activate(peer);
+	return peer;
+
+err_discard_peer:
+	wg_peer_discard(peer, &dead);
+	wg_peer_remove_finish(&dead);
 	return ERR_PTR(ret);
 }
 
@@ -237,15 +288,6 @@ struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)
  * readers that already did may still be using it.  The peer goes onto
  * @dead, which wg_peer_remove_finish() completes.
  */
-/*
- * Peers created from now on have an internal id at least this: a
- * configuration request that fails can find the peers it created.
- */
-u64 wg_peer_next_id(void)
-{
-	return atomic64_read(&peer_counter) + 1;
-}
-
 void wg_peer_unlink(struct wg_peer *peer, struct list_head *dead)
 {
 	struct wg_device *wg = peer->device;

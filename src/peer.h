@@ -110,6 +110,28 @@ enum {
 int wg_peer_cache_init(void);
 void wg_peer_cache_uninit(void);
 
+/*
+ * A peer's life, under the device's update lock:
+ *  - wg_peer_alloc(): inert, on no list and in no table; its handshake
+ *    refuses every message and nothing arms, queues or kicks for it.  Its
+ *    peer_list entry is the caller's until activation.  NULL: no memory.
+ *  - its key goes into the table, by wg_peer_publish_key() (may fail:
+ *    the table can need memory) or by wg_peer_take_key() from a peer with
+ *    the same key that is on its way out (cannot fail).  Lookups then find
+ *    it, still inert.
+ *  - wg_peer_activate(): onto the device's list, handshakes allowed.
+ *  - wg_peer_unlink() then wg_peer_remove_finish(); or, for a peer that
+ *    was never activated, wg_peer_discard() then wg_peer_remove_finish().
+ * The reference kref_init() gives is the device's; remove_finish puts it.
+ */
+struct wg_peer *wg_peer_alloc(struct wg_device *wg,
+			      const u8 public_key[WG_KEY_LEN],
+			      const u8 preshared_key[WG_KEY_LEN]);
+int wg_peer_publish_key(struct wg_peer *peer);
+void wg_peer_take_key(struct wg_peer *old, struct wg_peer *new);
+void wg_peer_activate(struct wg_peer *peer);
+void wg_peer_discard(struct wg_peer *peer, struct list_head *dead);
+/* All three steps at once, or nothing (-ENOSPC, -ENOMEM). */
 struct wg_peer *wg_peer_create(struct wg_device *wg,
 			       const u8 public_key[WG_KEY_LEN],
 			       const u8 preshared_key[WG_KEY_LEN]);
@@ -122,7 +144,6 @@ void wg_peer_remove_all(struct wg_device *wg);
  * Batch removal: unlink peers one by one with wg_peer_unlink() onto a
  * private list, then wg_peer_remove_finish() waits once and puts them all.
  */
-u64 wg_peer_next_id(void);
 void wg_peer_unlink(struct wg_peer *peer, struct list_head *dead);
 void wg_peer_remove_finish(struct list_head *dead);
 

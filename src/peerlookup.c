@@ -4,6 +4,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <crypto/algapi.h>
 #include <linux/random.h>
 #include <linux/rhashtable.h>
 
@@ -61,6 +62,25 @@ void wg_pubkey_table_remove(struct wg_device *wg, struct wg_peer *peer)
 	lockdep_assert_held(&wg->device_update_lock);
 	rhashtable_remove_fast(&wg->peer_hashtable, &peer->pubkey_node,
 			       wg_pubkey_params);
+}
+
+void wg_pubkey_table_replace(struct wg_device *wg, struct wg_peer *old,
+			     struct wg_peer *new)
+{
+	lockdep_assert_held(&wg->device_update_lock);
+	/* Swapping one entry for another allocates nothing. */
+	WARN_ON(crypto_memneq(old->public_key, new->public_key,
+			      NOISE_PUBLIC_KEY_LEN) ||
+		rhashtable_replace_fast(&wg->peer_hashtable, &old->pubkey_node,
+					&new->pubkey_node, wg_pubkey_params));
+}
+
+struct wg_peer *wg_pubkey_table_find(struct wg_device *wg,
+				     const u8 *public_key)
+{
+	lockdep_assert_held(&wg->device_update_lock);
+	return rhashtable_lookup_fast(&wg->peer_hashtable, public_key,
+				      wg_pubkey_params);
 }
 
 struct wg_peer *wg_pubkey_table_lookup(struct wg_device *wg,

@@ -22,7 +22,14 @@ int wg_pubkey_table_init(struct wg_device *wg);
 void wg_pubkey_table_destroy(struct wg_device *wg);
 /* Update lock held.  -EEXIST when the key is already present. */
 int wg_pubkey_table_add(struct wg_device *wg, struct wg_peer *peer);
+/* Update lock held.  A peer not in the table is no error. */
 void wg_pubkey_table_remove(struct wg_device *wg, struct wg_peer *peer);
+/* Update lock held.  @new, with @old's key, takes @old's place; no failure. */
+void wg_pubkey_table_replace(struct wg_device *wg, struct wg_peer *old,
+			     struct wg_peer *new);
+/* Update lock held, which keeps the peer alive: no reference is taken. */
+struct wg_peer *wg_pubkey_table_find(struct wg_device *wg,
+				     const u8 *public_key);
 /* Returns a referenced peer or NULL. */
 struct wg_peer *wg_pubkey_table_lookup(struct wg_device *wg,
 				       const u8 *public_key);

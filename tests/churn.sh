@@ -321,9 +321,12 @@ block_pressure() {
 
 	# Allocation failures on purpose, where the kernel can inject them
 	# (failslab: CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS): in
-	# each of 20 requests of 200 peers one slab allocation of the sending
-	# task fails at a random point, or none.  Each request must apply all
-	# its peers or none, report ENOMEM when none, and the device works on.
+	# each of 20 requests one slab allocation of the sending task fails at
+	# a random point, or none.  A request adds 200 peers and changes the
+	# fwmark and up to 31 peers added before (new endpoints, keys and
+	# allowed IPs, removals, a peer removed and added back).  Each must
+	# leave the whole configuration as it was or as it asks, report ENOMEM
+	# when it failed, and the device works on.
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
 	fs=/sys/kernel/debug/failslab
 	if [ ! -d $fs ]; then
@@ -339,7 +342,7 @@ block_pressure() {
 	# `ip netns exec` mounts a fresh /sys: debugfs again inside it.
 	nsx ch-b sh -c 'mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 		exec python3 "$@"' sh "$HELPER" batches wg2 --messages 20 --peers 200 --prefix 10.202 \
-		--failslab $fs >"$T/failslab.out" 2>&1 || true
+		--mixed --failslab $fs >"$T/failslab.out" 2>&1 || true
 	echo 0 >$fs/probability
 	echo 0 >$fs/times
 	helper_results failslab "$T/failslab.out"

@@ -14,12 +14,18 @@
       it until killed.  Its oom_score_adj is 1000: if the kernel must
       kill, it kills this.
 
-  batches DEV --messages N --peers K [--prefix 10.201] [--failslab DIR]
+  batches DEV --messages N --peers K [--prefix 10.201] [--mixed] [--failslab DIR]
       Adds peers to DEV in N WG_CMD_SET_DEVICE requests of K new peers
       each (raw generic netlink, so a request is exactly one message),
       and after each one checks with wg(8) that either all K of its peers
       are configured (and the request was accepted) or none is (and it
-      was rejected), and that no other peer appeared or went.  With
+      was rejected), and that no other peer appeared or went.  --mixed
+      requests also change what earlier requests added: a new fwmark, new
+      endpoints, preshared keys and allowed IPs (replacing the old) for up
+      to 20 peers, removal of up to 10, and one peer removed and added
+      again in the same request; after each, the device's whole
+      configuration (wg show dump) must be exactly the old one (rejected)
+      or the old one with every change made (accepted).  With
       --failslab (the failslab debugfs directory, set up by the caller
       with task-filter and probability 100), one slab allocation fails at
       a random point of each request, or none when that point lies
@@ -91,15 +97,23 @@ def cmd_hog(args):
         time.sleep(3600)
 
 
+def show_config(dev):
+    """The device's configuration, counters and handshake times left out."""
+    out = subprocess.run(["wg", "show", dev, "dump"], check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    fields = out[0].split("\t")
+    conf = {"fwmark": fields[3], "peers": {}}
+    for line in out[1:]:
+        pub, psk, endpoint, aips, _, _, _, keepalive = line.split("\t")
+        conf["peers"][pub] = (psk, endpoint, frozenset(aips.split(",")) - {"(none)"},
+                              keepalive)
+    return conf
+
+
 def cmd_batches(args):
     spec = importlib.util.spec_from_file_location("genl", os.path.join(HERE, "netns-genl.py"))
     G = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(G)
-
-    def peers():
-        out = subprocess.run(["wg", "show", args.dev, "peers"], check=True,
-                             capture_output=True, text=True).stdout
-        return set(out.split())
 
     nl = G.Genl()
     nl.sock.settimeout(60)
@@ -109,8 +123,21 @@ def cmd_batches(args):
     stats = {"accepted": 0, "rejected": {}, "half_applied": 0, "others_changed": 0,
              "min_available_kb": meminfo("MemAvailable")}
     problems = []
-    have = peers()
+    before = show_config(args.dev)
+    have = set(before["peers"])
+    mine_live = []  # keys (raw) this run added and that are still there
     serial = 0
+
+    def b64(raw):
+        return base64.b64encode(raw).decode()
+
+    def next_ip():
+        nonlocal serial
+        serial += 1
+        return bytes([a, b, (serial >> 8) & 255, serial & 255])
+
+    def endpoint():
+        return "192.0.2.%d" % rng.randrange(1, 255), rng.randrange(1, 65536)
 
     def poke(fd, value):
         # Some of these files cannot seek; their writes ignore the offset.
@@ -126,20 +153,49 @@ def cmd_batches(args):
         make_it_fail = os.open("/proc/self/make-it-fail", os.O_WRONLY)
     for m in range(args.messages):
         keys = [os.urandom(32) for _ in range(args.peers)]
-        items = []
+        items, attrs = [], b""
+        # What the configuration is if the request is applied.
+        after = {"fwmark": before["fwmark"], "peers": dict(before["peers"])}
         for k in keys:
-            serial += 1
-            ip = bytes([a, b, (serial >> 8) & 255, serial & 255])
-            items.append(G.peer(k, G.nla(G.WGPEER_A_ENDPOINT, G.sockaddr_in(
-                "192.0.2.%d" % rng.randrange(1, 255), rng.randrange(1, 65536))),
-                G.nest(G.WGPEER_A_ALLOWEDIPS, G.aip(socket.AF_INET, ip, 32))))
-        msg = G.ifname(args.dev) + G.peers(*items)
+            ip, (host, port) = next_ip(), endpoint()
+            items.append(G.peer(k, G.nla(G.WGPEER_A_ENDPOINT, G.sockaddr_in(host, port)),
+                                G.nest(G.WGPEER_A_ALLOWEDIPS, G.aip(socket.AF_INET, ip, 32))))
+            after["peers"][b64(k)] = ("(none)", "%s:%d" % (host, port),
+                                      frozenset({socket.inet_ntoa(ip) + "/32"}), "off")
+        if args.mixed:
+            fwmark = rng.randrange(1, 1 << 32)
+            attrs += G.u32(G.WGDEVICE_A_FWMARK, fwmark)
+            after["fwmark"] = "0x%x" % fwmark
+            touched = rng.sample(mine_live, min(31, len(mine_live)))
+            for k in touched[:20]:
+                ip, (host, port), psk = next_ip(), endpoint(), os.urandom(32)
+                items.append(G.peer(k, G.u32(G.WGPEER_A_FLAGS, G.WGPEER_F_REPLACE_ALLOWEDIPS),
+                                    G.nla(G.WGPEER_A_PRESHARED_KEY, psk),
+                                    G.nla(G.WGPEER_A_ENDPOINT, G.sockaddr_in(host, port)),
+                                    G.nest(G.WGPEER_A_ALLOWEDIPS,
+                                           G.aip(socket.AF_INET, ip, 32))))
+                after["peers"][b64(k)] = (b64(psk), "%s:%d" % (host, port),
+                                          frozenset({socket.inet_ntoa(ip) + "/32"}),
+                                          after["peers"][b64(k)][3])
+            for k in touched[20:30]:
+                items.append(G.peer(k, G.u32(G.WGPEER_A_FLAGS, G.WGPEER_F_REMOVE_ME)))
+                del after["peers"][b64(k)]
+            for k in touched[30:]:
+                # Removed and added again: back with only what it is given now.
+                ip, (host, port) = next_ip(), endpoint()
+                items.append(G.peer(k, G.u32(G.WGPEER_A_FLAGS, G.WGPEER_F_REMOVE_ME)))
+                items.append(G.peer(k, G.nla(G.WGPEER_A_ENDPOINT, G.sockaddr_in(host, port)),
+                                    G.nest(G.WGPEER_A_ALLOWEDIPS,
+                                           G.aip(socket.AF_INET, ip, 32))))
+                after["peers"][b64(k)] = ("(none)", "%s:%d" % (host, port),
+                                          frozenset({socket.inet_ntoa(ip) + "/32"}), "off")
+        msg = G.ifname(args.dev) + attrs + G.peers(*items)
         if args.failslab:
             # probability 100: the one failure is at the interval-th
             # allocation the filter lets through (or never: accepted).
             # The files are open already, so that switching the failure
             # off again allocates nothing that could fail.
-            poke(fs_interval, rng.randrange(1, 4 * args.peers))
+            poke(fs_interval, rng.randrange(1, 4 * len(items)))
             poke(fs_times, 1)
             poke(make_it_fail, 1)
         local = False
@@ -157,37 +213,44 @@ def cmd_batches(args):
             nl = G.Genl()
             nl.sock.settimeout(60)
         stats["min_available_kb"] = min(stats["min_available_kb"], meminfo("MemAvailable"))
-        now = peers()
-        mine = {base64.b64encode(k).decode() for k in keys}
+        conf = show_config(args.dev)
+        now = set(conf["peers"])
+        mine = {b64(k) for k in keys}
         present = len(mine & now)
+        applied = conf == after
         if local:
             stats["local_errors"] = stats.get("local_errors", 0) + 1
-            if present not in (0, len(keys)):
+            if not applied and conf != before:
                 stats["half_applied"] += 1
-                problems.append("request %d (%s): %d of its %d peers are there"
+                problems.append("request %d (%s): %d of its %d peers are there, "
+                                "the configuration is neither the old nor the new"
                                 % (m, text, present, len(keys)))
-            stats["accepted"] += present == len(keys)
+            stats["accepted"] += applied
         elif err == 0:
             stats["accepted"] += 1
-            if present != len(keys):
-                problems.append("request %d accepted but only %d of its %d peers are there"
+            if not applied:
+                problems.append("request %d accepted but only partly applied "
+                                "(%d of its %d new peers are there)"
                                 % (m, present, len(keys)))
         else:
             name = errno.errorcode.get(err, str(err))
             stats["rejected"][name] = stats["rejected"].get(name, 0) + 1
-            if present:
+            if conf != before:
                 stats["half_applied"] += 1
-                problems.append("request %d failed with %s (%s) but %d of its %d peers are there"
+                problems.append("request %d failed with %s (%s) but changed the "
+                                "configuration (%d of its %d new peers are there)"
                                 % (m, name, text, present, len(keys)))
-        if (now - mine) != have:
+        if (now - mine) != have and not args.mixed:
             stats["others_changed"] += 1
             problems.append("request %d changed other peers (%d gone, %d appeared)"
                             % (m, len(have - now), len((now - mine) - have)))
         have = now
+        before = conf
+        mine_live = [k for k in mine_live + keys if b64(k) in now]
     for p in problems[:10]:
         print("# " + p)
-    print("RESULT %s every request applied all its %d peers or none (%d accepted, rejected: %s)"
-          % ("ok" if not problems else "fail", args.peers, stats["accepted"],
+    print("RESULT %s every request applied all of itself or nothing (%d accepted, rejected: %s)"
+          % ("ok" if not problems else "fail", stats["accepted"],
              stats["rejected"] or "none"))
     print(json.dumps(stats), flush=True)
     return 0
@@ -206,6 +269,7 @@ def main():
     p.add_argument("--messages", type=int, default=10)
     p.add_argument("--peers", type=int, default=200)
     p.add_argument("--prefix", default="10.201")
+    p.add_argument("--mixed", action="store_true")
     p.add_argument("--failslab")
     args = ap.parse_args()
     return {"kmsg": cmd_kmsg, "hog": cmd_hog, "batches": cmd_batches}[args.cmd](args)

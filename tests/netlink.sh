@@ -5,11 +5,16 @@
 # (tests/netns-genl.py): every malformed, inconsistent or unsupported
 # request is refused with the right error and leaves the device exactly as
 # it was (wgmpsc validates a whole request before applying any of it).
+# Then requests that name one peer more than once, whose entries take
+# effect in order as they do with the in-tree driver.
 # Runs inside the test VM as root (tools/vm.sh), loading $WGMPSC_KO.
 #
 #   +- wgt-bad ---------------------------------------+
 #   | wg0  configured from $T/bad.conf, then attacked |
 #   | wgo  a second device, for cross-device requests |
+#   +-------------------------------------------------+
+#   +- wgt-same --------------------------------------+
+#   | wg0  two peers, a and b; down, so no handshakes |
 #   +-------------------------------------------------+
 #
 # Output is TAP; the exit status is non-zero if any test failed.
@@ -177,12 +182,54 @@ block_bad_input() {
 	ip netns del $ns
 }
 
+# same_key_step CASE DUMP KEY...: the raw request CASE succeeds and leaves
+# wgt-same's wg0 as DUMP describes.
+same_key_step() {
+	local case=$1 want=$2 out
+	shift 2
+	out=$(genl wgt-same "$case" wg0 "$@")
+	tap_check "same key: genl $case -> 0" eq "${out%% extack=*}" errno=0 reply
+	tap_check "same key: genl $case: the device is as the entries in order make it" \
+		expect_dump wgt-same wg0 <"$want"
+}
+
+block_same_key() {
+	local ns=wgt-same a b new iface
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	a=$(pubkey_new); b=$(pubkey_new); new=$(pubkey_new)
+	printf '[Interface]\nPrivateKey = %s\nListenPort = 42000\n[Peer]\nPublicKey = %s\nPresharedKey = %s\nEndpoint = 192.0.2.7:7\nAllowedIPs = 10.70.0.0/16\n[Peer]\nPublicKey = %s\nPersistentKeepalive = 25\nAllowedIPs = 10.71.0.0/16\n' \
+		"$(wg genkey)" "$a" "$(wg genpsk)" "$b" >"$T/same.conf"
+	nsx $ns wg setconf wg0 "$T/same.conf"
+	iface=$(nsx $ns wg show wg0 dump | head -n 1)
+	line() { printf '%s\t(none)\t%s\t%s\t0\t0\t0\t%s\n' "$@"; }
+
+	# Removed, then added again: the peer comes back with only what the
+	# second entry gives (its preshared key and allowed IPs are gone).
+	{ echo "$iface"; line "$a" 192.0.2.50:50 "(none)" off
+	  line "$b" "(none)" 10.71.0.0/16 25; } >"$T/same1.dump"
+	same_key_step remove-then-add "$T/same1.dump" "$a"
+	# A new peer added, then removed: it is not there, nothing else moved.
+	same_key_step add-then-remove "$T/same1.dump" "$a" "$new"
+	# Two updates of one peer: the later wins.
+	{ echo "$iface"; line "$a" 192.0.2.52:52 "(none)" off
+	  line "$b" "(none)" 10.71.0.0/16 25; } >"$T/same2.dump"
+	same_key_step update-twice "$T/same2.dump" "$a"
+	# REPLACE_PEERS naming b and a new peer: a goes; b comes back fresh
+	# with only its listed endpoint (its keepalive and allowed IPs gone).
+	{ echo "$iface"; line "$b" 192.0.2.53:53 "(none)" off
+	  line "$new" "(none)" 10.95.0.0/16 off; } >"$T/same3.dump"
+	same_key_step replace-peers-keep "$T/same3.dump" "$b" "$new"
+	ip netns del $ns
+}
 
 wg_test_start
 
 run_block block_bad_input
+run_block block_same_key
 
 ip netns del wgt-bad 2>/dev/null || true
+ip netns del wgt-same 2>/dev/null || true
 tap_check "teardown: module unloads" wg_unload_module_retry
 MODULE_LOADED=0
 tap_check "teardown: kernel not tainted by a warning, oops or lockup" kernel_clean

@@ -232,6 +232,22 @@ def cases(dev, keys):
         'good-then-bad': (S, ifname(dev) + peers(
             peer(k1, nest(WGPEER_A_ALLOWEDIPS, aip(AF_INET, v4('10.98.0.0'), 16))),
             nest(0, nla(WGPEER_A_PUBLIC_KEY, k0 + b'\x01')))),
+        # One key named twice in a request (keys[0] existing, keys[1] new).
+        'remove-then-add': (S, ifname(dev) + peers(
+            peer(k0, u32(WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME)),
+            peer(k0, nla(WGPEER_A_ENDPOINT, sockaddr_in('192.0.2.50', 50))))),
+        'add-then-remove': (S, ifname(dev) + peers(
+            peer(k1, nest(WGPEER_A_ALLOWEDIPS, aip(AF_INET, v4('10.96.0.0'), 16))),
+            peer(k1, u32(WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME)))),
+        'update-twice': (S, ifname(dev) + peers(
+            peer(k0, nla(WGPEER_A_ENDPOINT, sockaddr_in('192.0.2.51', 51))),
+            peer(k0, nla(WGPEER_A_ENDPOINT, sockaddr_in('192.0.2.52', 52))))),
+        # REPLACE_PEERS naming an existing peer (keys[0]) and a new one.
+        'replace-peers-keep': (S, ifname(dev) + u32(WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS) +
+                               peers(peer(k0, nla(WGPEER_A_ENDPOINT,
+                                                  sockaddr_in('192.0.2.53', 53))),
+                                     peer(k1, nest(WGPEER_A_ALLOWEDIPS,
+                                                   aip(AF_INET, v4('10.95.0.0'), 16))))),
         # WGPEER_F_UPDATE_ONLY, which wg(8) has no option for.
         'update-only': (S, ifname(dev) + peers(peer(
             k0, u32(WGPEER_A_FLAGS, WGPEER_F_UPDATE_ONLY),
