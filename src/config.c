@@ -276,8 +276,10 @@ static int wg_config_index_peers(struct wg_config *config)
 		++n;
 	if (!n)
 		return 0;
-	config->peers = kvcalloc(n, sizeof(*config->peers), GFP_KERNEL);
-	sorted = kvmalloc_array(n, sizeof(*sorted), GFP_KERNEL);
+	/* Failing here is reported to the caller (extack): no splat. */
+	config->peers = kvcalloc(n, sizeof(*config->peers),
+				 GFP_KERNEL | __GFP_NOWARN);
+	sorted = kvmalloc_array(n, sizeof(*sorted), GFP_KERNEL | __GFP_NOWARN);
 	if (!config->peers || !sorted) {
 		kvfree(sorted);
 		return -ENOMEM;
