@@ -189,6 +189,13 @@ static unsigned int wg_peer_stage_step(struct wg_peer *peer,
 	return 0;
 }
 
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+void wg_peer_assert_stage_held(struct wg_peer *peer, enum wg_peer_stage stage)
+{
+	WARN_ON_ONCE(!test_bit(WG_PEER_STAGE_BITS + 2 * stage, &peer->control));
+}
+#endif
+
 void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage)
 {
 	unsigned int busy = WG_PEER_STAGE_BITS + 2 * stage, again = busy + 1;

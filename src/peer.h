@@ -175,6 +175,20 @@ enum {
 };
 
 /*
+ * A stage's busy bit is the lock of what only its runner may touch (the
+ * consumer end of its queue, the head of its ordered list); each stage
+ * function asserts it holds it.
+ */
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+void wg_peer_assert_stage_held(struct wg_peer *peer, enum wg_peer_stage stage);
+#else
+static inline void wg_peer_assert_stage_held(struct wg_peer *peer,
+					     enum wg_peer_stage stage)
+{
+}
+#endif
+
+/*
  * Multi-producer: queues @skb on @queue, one of the peer's, charged its
  * WG_PACKET_CB()->segs packets, and runs @stage, the queue's consumer,
  * unless someone else is running it; false

@@ -338,6 +338,7 @@ unsigned int wg_receive_dispatch(struct wg_peer *peer, unsigned int budget)
 	unsigned int consumed = 0;
 	struct sk_buff *skb;
 
+	wg_peer_assert_stage_held(peer, WG_STAGE_RX_DISPATCH);
 	while (consumed < budget &&
 	       (skb = wg_mpsc_dequeue(&peer->rx_queue))) {
 		++consumed;

@@ -255,6 +255,7 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 	unsigned int nodes = 0, packets = 0, bytes = 0;
 	bool data = false;
 
+	wg_peer_assert_stage_held(peer, WG_STAGE_TX_FLUSH);
 	while (nodes < budget &&
 	       (first = wg_ordered_list_pop_finished(&peer->tx_ordered))) {
 		struct wg_packet_cb *cb = WG_PACKET_CB(first);
@@ -331,6 +332,7 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 	bool rekey = false, dead = false;
 	struct sk_buff *first;
 
+	wg_peer_assert_stage_held(peer, WG_STAGE_TX_DISPATCH);
 	if (!wg_mpsc_peek(&peer->tx_queue))
 		return 0;
 	rcu_read_lock_bh();
