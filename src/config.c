@@ -219,6 +219,8 @@ struct wg_config_peer {
 	/* The entry before this one with the same key, if any. */
 	struct wg_config_peer *prev;
 	u32 flags;
+	/* Allowed IPs it lists. */
+	unsigned int ips;
 };
 
 struct wg_config {
@@ -268,9 +270,9 @@ static int wg_config_index_peers(struct wg_config *config)
 	struct nlattr *peers = config->attrs[WGDEVICE_A_PEERS];
 	struct wg_config_peer **sorted, *entry;
 	struct nlattr *tb[WGPEER_A_MAX + 1];
-	struct nlattr *attr;
+	struct nlattr *attr, *ip;
 	unsigned int i, n = 0;
-	int rem;
+	int rem, ip_rem;
 
 	nla_for_each_nested(attr, peers, rem)
 		++n;
@@ -294,6 +296,9 @@ static int wg_config_index_peers(struct wg_config *config)
 		entry->public_key = nla_data(tb[WGPEER_A_PUBLIC_KEY]);
 		entry->flags = tb[WGPEER_A_FLAGS] ?
 			       nla_get_u32(tb[WGPEER_A_FLAGS]) : 0;
+		if (tb[WGPEER_A_ALLOWEDIPS])
+			nla_for_each_nested(ip, tb[WGPEER_A_ALLOWEDIPS], ip_rem)
+				++entry->ips;
 		sorted[entry - config->peers] = entry;
 		++entry;
 	}
@@ -304,20 +309,6 @@ static int wg_config_index_peers(struct wg_config *config)
 			sorted[i]->prev = sorted[i - 1];
 	kvfree(sorted);
 	return 0;
-}
-
-static unsigned int wg_config_count_allowedips(const struct nlattr *attr)
-{
-	struct nlattr *tb[WGPEER_A_MAX + 1], *ip;
-	unsigned int n = 0;
-	int rem;
-
-	nla_parse_nested_deprecated(tb, WGPEER_A_MAX, attr, wg_peer_policy,
-				    NULL);
-	if (tb[WGPEER_A_ALLOWEDIPS])
-		nla_for_each_nested(ip, tb[WGPEER_A_ALLOWEDIPS], rem)
-			++n;
-	return n;
 }
 
 /*
@@ -383,7 +374,7 @@ static int wg_config_plan_peers(struct wg_config *config)
 			entry->creates = true;
 		}
 		if (entry->peer && !(entry->flags & WGPEER_F_REMOVE_ME))
-			ips += wg_config_count_allowedips(entry->attr);
+			ips += entry->ips;
 		entry->live = live;
 		entry->holder = holder;
 	}
