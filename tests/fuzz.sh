@@ -86,7 +86,24 @@ import json, sys
 s = json.load(sys.stdin)[0]["stats64"]["rx"]
 print(s["errors"], s["dropped"])'
 }
-ethstat() { ip netns exec "$1" ethtool -S "$2" | awk -v k="$3" '$1 == k ":" { print $2 }'; }
+# rx_causes NS DEV: from one `ethtool -S` of DEV, the sum of its error
+# causes (invalid, bad MAC, replay, allowed IPs) and that of its drop
+# causes (no session, queue or ring full, no memory), as "errors drops";
+# fails if a counter is missing.
+rx_causes() {
+	ip netns exec "$1" ethtool -S "$2" | awk '
+		BEGIN {
+			split("rx_invalid_message rx_bad_mac rx_replay rx_allowedips_mismatch", e)
+			split("rx_no_keypair rx_queue_full rx_crypt_ring_full rx_nomem", d)
+			for (i in e) kind[e[i] ":"] = "e"
+			for (i in d) kind[d[i] ":"] = "d"
+		}
+		$1 in kind { sum[kind[$1]] += $2; seen[$1] = 1 }
+		END {
+			for (k in kind) if (!(k in seen)) { print "no counter " k > "/dev/stderr"; exit 1 }
+			print sum["e"] + 0, sum["d"] + 0
+		}'
+}
 
 # gaps FILE START END: the longest time without a ping reply in [START,
 # END] (ping -D timestamps) and the loss among the echo requests answered
@@ -150,8 +167,8 @@ sysctl -qw net.core.netdev_max_backlog=200000
 # tests/fuzz-packets.py), the pings must never stall and nothing in the
 # kernel may complain (tools/vm.sh fails the run on any warning).
 read -r e0 d0 <<<"$(linkstat fz-b wg2)"
-s0=$(($(ethstat fz-b wg2 rx_invalid_message) + $(ethstat fz-b wg2 rx_bad_mac) + $(ethstat fz-b wg2 rx_replay) + $(ethstat fz-b wg2 rx_allowedips_mismatch)))
-k0=$(($(ethstat fz-b wg2 rx_no_keypair) + $(ethstat fz-b wg2 rx_queue_full) + $(ethstat fz-b wg2 rx_crypt_ring_full) + $(ethstat fz-b wg2 rx_nomem)))
+causes=$(rx_causes fz-b wg2)
+read -r s0 k0 <<<"$causes"
 timeout 3000 ip netns exec fz-mid python3 "$HERE/fuzz-packets.py" \
 	--device "wg2:fz-b:10002:$(pub k2)" --device "wg1:fz-a:10001:$(pub k1)" \
 	--packets "$PACKETS" --round "$ROUND" --ready "$T/ready" --go "$T/go" --warmup 4 >"$T/fuzz.out" 2>"$T/fuzz.err" &
@@ -193,8 +210,8 @@ fi
 # every session-less, queue- or ring-full or unallocatable data packet
 # one rx_dropped (the core may drop more).
 read -r e1 d1 <<<"$(linkstat fz-b wg2)"
-s1=$(($(ethstat fz-b wg2 rx_invalid_message) + $(ethstat fz-b wg2 rx_bad_mac) + $(ethstat fz-b wg2 rx_replay) + $(ethstat fz-b wg2 rx_allowedips_mismatch)))
-k1=$(($(ethstat fz-b wg2 rx_no_keypair) + $(ethstat fz-b wg2 rx_queue_full) + $(ethstat fz-b wg2 rx_crypt_ring_full) + $(ethstat fz-b wg2 rx_nomem)))
+causes=$(rx_causes fz-b wg2)
+read -r s1 k1 <<<"$causes"
 tap_check "wg2: rx_errors grew by the error causes' sum ($((e1 - e0)) = $((s1 - s0)))" \
 	test $((e1 - e0)) -eq $((s1 - s0))
 tap_check "wg2: rx_dropped grew by at least the session-less, full-queue and no-memory data ($((d1 - d0)) >= $((k1 - k0)))" \
