@@ -99,7 +99,7 @@ next_port() {
 	echo "$p"
 }
 
-tcp_listening() { [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]; }
+tcp_listening() { [ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ]; }
 
 # iperf_bg NAME SERVER_NS CLIENT_NS ADDR SECONDS ARGS...: a one-shot iperf3
 # server (unless iperf_server started one: then that one) and, in the
@@ -112,13 +112,13 @@ iperf_bg() {
 		port=$IPERF_PORT
 	else
 		port=$(next_port)
-		timeout $((secs + 90)) ip netns exec "$sns" iperf3 -s -1 -p "$port" \
-			>"$T/$name.server" 2>&1 &
+		ns_argv $((secs + 90)) "$sns" iperf3 -s -1 -p "$port"
+		"${NS_ARGV[@]}" >"$T/$name.server" 2>&1 &
 		echo $! >>"$T/pids"
 		wait_until 20 tcp_listening "$sns" "$port"
 	fi
-	timeout $((secs + 60)) ip netns exec "$cns" iperf3 -c "$addr" -p "$port" \
-		-t "$secs" -J "$@" >"$T/$name.json" 2>"$T/$name.err" &
+	ns_argv $((secs + 60)) "$cns" iperf3 -c "$addr" -p "$port" -t "$secs" -J "$@"
+	"${NS_ARGV[@]}" >"$T/$name.json" 2>"$T/$name.err" &
 	echo $! >"$T/$name.pid"
 	echo $! >>"$T/pids"
 }
@@ -130,7 +130,8 @@ iperf_run() {
 # one per run); iperf_server_stop ends it.
 iperf_server() {
 	IPERF_PORT=$(next_port)
-	timeout 900 ip netns exec "$1" iperf3 -s -p "$IPERF_PORT" >"$T/iperfd.out" 2>&1 &
+	ns_argv 900 "$1" iperf3 -s -p "$IPERF_PORT"
+	"${NS_ARGV[@]}" >"$T/iperfd.out" 2>&1 &
 	IPERF_PID=$!
 	echo $! >>"$T/pids"
 	wait_until 20 tcp_listening "$1" "$IPERF_PORT"
@@ -160,7 +161,7 @@ iperf_check() {
 ping_file() {
 	local name=$1 ns=$2
 	shift 2
-	timeout 150 ip netns exec "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
+	ns_timeout 150 "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
 }
 
 # (loss, received, ping_summary and loss_at_most are in lib.sh.)
@@ -210,7 +211,7 @@ replied_up_to() {
 # endpoint_is NS DEV WANT: the device's only peer has endpoint WANT.
 endpoint_is() {
 	local got
-	got=$(ip netns exec "$1" wg show "$2" endpoints | awk '{ print $2 }')
+	got=$(in_ns "$1" wg show "$2" endpoints | awk '{ print $2 }')
 	[ "$got" = "$3" ] && return 0
 	echo "endpoint: expected [$3], got [$got]"
 	return 1
@@ -236,7 +237,7 @@ repoint_and_follow() {
 }
 
 # udp_bound NS PORT: some UDP socket is bound to PORT in NS.
-udp_bound() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ]; }
+udp_bound() { [ -n "$(in_ns "$1" ss -Hlun "sport = :$2")" ]; }
 udp_unbound() {
 	udp_bound "$1" "$2" || return 0
 	echo "UDP :$2 still bound in $1"
@@ -372,7 +373,7 @@ block_roam() {
 	# wg1 answers wherever the authenticated packets now come from, and
 	# the flow barely notices.
 	local host
-	host=$(ip netns exec wg-a wg show wg1 endpoints | awk '{ sub(/:[0-9]+$/, "", $2); print $2 }')
+	host=$(in_ns wg-a wg show wg1 endpoints | awk '{ sub(/:[0-9]+$/, "", $2); print $2 }')
 	bg roamping 60 wg-b ping -i 0.1 -c 60 -W 5 10.0.0.1
 	sleep 2
 	nsx wg-b wg set wg2 listen-port 10012
@@ -509,7 +510,7 @@ block_loop() {
 	ip -n wg-mid route add 10.99.0.0/24 dev wgloop
 	ip -n wg-mid route add fd99::/64 dev wgloop
 	nsx wg-mid wg set wgloop peer "$(pub kl2)" endpoint 10.99.0.2:20002
-	tx0=$(ip netns exec wg-mid wg show wgloop transfer | awk '{ print $3 }')
+	tx0=$(in_ns wg-mid wg show wgloop transfer | awk '{ print $3 }')
 
 	# Data of the established session, then handshake initiations (a new
 	# peer entry has no session), then over an IPv6 endpoint: each is
@@ -517,7 +518,7 @@ block_loop() {
 	ping_file loopdata wg-mid -c 100 -i 0.02 -w 4 10.98.0.2
 	tap_check "loop: data into a tunnel routed into itself is dropped (no reply)" \
 		no_reply "$T/loopdata.out"
-	tx1=$(ip netns exec wg-mid wg show wgloop transfer | awk '{ print $3 }')
+	tx1=$(in_ns wg-mid wg show wgloop transfer | awk '{ print $3 }')
 	tap_check "loop: nothing was sent for the looped packets (peer tx bytes stay $tx0)" \
 		test "$tx1" = "$tx0"
 	nsx wg-mid wg set wgloop peer "$(pub kl2)" remove
@@ -674,7 +675,7 @@ block_churn() {
 	# The peer removed under traffic, then configured again.
 	nsx wg-a wg set wg1 peer "$(pub k2)" remove
 	tap_check "churn: wg1 has no peer after the removal" \
-		test -z "$(ip netns exec wg-a wg show wg1 peers)"
+		test -z "$(in_ns wg-a wg show wg1 peers)"
 	sleep 1
 	nsx wg-a wg set wg1 peer "$(pub k2)" endpoint 127.0.0.1:10002 \
 		allowed-ips 10.0.0.2/32,fd00::2/128

@@ -91,7 +91,7 @@ print(s["errors"], s["dropped"])'
 # causes (no session, queue or ring full, no memory), as "errors drops";
 # fails if a counter is missing.
 rx_causes() {
-	ip netns exec "$1" ethtool -S "$2" | awk '
+	in_ns "$1" ethtool -S "$2" | awk '
 		BEGIN {
 			split("rx_invalid_message rx_bad_mac rx_replay rx_allowedips_mismatch", e)
 			split("rx_no_keypair rx_queue_full rx_crypt_ring_full rx_nomem", d)
@@ -169,9 +169,10 @@ sysctl -qw net.core.netdev_max_backlog=200000
 read -r e0 d0 <<<"$(linkstat fz-b wg2)"
 causes=$(rx_causes fz-b wg2)
 read -r s0 k0 <<<"$causes"
-timeout 3000 ip netns exec fz-mid python3 "$HERE/fuzz-packets.py" \
+ns_argv 3000 fz-mid python3 "$HERE/fuzz-packets.py" \
 	--device "wg2:fz-b:10002:$(pub k2)" --device "wg1:fz-a:10001:$(pub k1)" \
-	--packets "$PACKETS" --round "$ROUND" --ready "$T/ready" --go "$T/go" --warmup 4 >"$T/fuzz.out" 2>"$T/fuzz.err" &
+	--packets "$PACKETS" --round "$ROUND" --ready "$T/ready" --go "$T/go" --warmup 4
+"${NS_ARGV[@]}" >"$T/fuzz.out" 2>"$T/fuzz.err" &
 FUZZ=$!
 PIDS+=("$FUZZ")
 wait_until 60 test -e "$T/ready"
@@ -181,9 +182,11 @@ wait_until 60 test -e "$T/ready"
 nsx fz-a ping -c 3 -i 0.3 -w 20 10.0.0.2 >/dev/null
 repeer
 start=$(date +%s.%N)
-timeout 3600 ip netns exec fz-a ping -D -i 0.1 -W 5 10.0.0.2 >"$T/ping-a.out" 2>&1 &
+ns_argv 3600 fz-a ping -D -i 0.1 -W 5 10.0.0.2
+"${NS_ARGV[@]}" >"$T/ping-a.out" 2>&1 &
 PIDS+=("$!")
-timeout 3600 ip netns exec fz-b ping -D -i 0.1 -W 5 10.0.0.1 >"$T/ping-b.out" 2>&1 &
+ns_argv 3600 fz-b ping -D -i 0.1 -W 5 10.0.0.1
+"${NS_ARGV[@]}" >"$T/ping-b.out" 2>&1 &
 PIDS+=("$!")
 touch "$T/go"
 rc=0
@@ -234,11 +237,11 @@ PIDS=()
 
 # And a fresh handshake still completes afterwards: both sides forget
 # each other and are configured again.
-hs0=$(ip netns exec fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
+hs0=$(in_ns fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
 repeer
 tap_check "after the fuzzing, a new handshake: ping fz-a -> fz-b works" \
 	nsx fz-a ping -c 2 -i 0.3 -w 20 10.0.0.2
-hs1=$(ip netns exec fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
+hs1=$(in_ns fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
 tap_check "... and wg1 shows a handshake newer than before ($hs0 -> $hs1)" test "$hs1" -gt "$hs0"
 
 # --- configuration ---------------------------------------------------------
@@ -257,7 +260,7 @@ ip -n fz-nl link set wgn0 up
 	done
 } >"$T/base.conf"
 rc=0
-timeout 3000 ip netns exec fz-nl python3 "$HERE/fuzz-netlink.py" wgn0 "$T/base.conf" --messages "$NETLINK" \
+ns_timeout 3000 fz-nl python3 "$HERE/fuzz-netlink.py" wgn0 "$T/base.conf" --messages "$NETLINK" \
 	>"$T/nl.out" 2>"$T/nl.err" || rc=$?
 tail -n 5 "$T/nl.err" | sed 's/^/# stderr: /'
 tap_check "netlink fuzzer ran to the end (exit status $rc)" test "$rc" -eq 0

@@ -54,9 +54,10 @@ NO_HS_WAIT=8
 
 # nsk / nsg CMD...: CMD in the namespace "kern" / "go".  nsenter only
 # switches the network namespace: cheaper under TCG than `ip netns exec`,
-# which also remounts /sys.
-nsk() { timeout 60 nsenter --net=/run/netns/kern "$@"; }
-nsg() { timeout 60 nsenter --net=/run/netns/go "$@"; }
+# which also remounts /sys; lib.sh's ns_timeout uses busybox's timeout
+# and nsenter, static, which cost less again.
+nsk() { ns_timeout 60 kern "$@"; }
+nsg() { ns_timeout 60 go "$@"; }
 # wg(8) finds wireguard-go through /run/wireguard/wg1.sock from any
 # namespace; it is run in "go" anyway, like an administrator there would.
 wgk() { nsk wg "$@"; }
@@ -107,15 +108,16 @@ go_start() {
 	local pid i
 	mkdir -p /run/wireguard
 	echo "--- wireguard-go started" >>"$T/go.log"
-	nsenter --net=/run/netns/go env LOG_LEVEL=verbose \
+	ns_argv 0 go env LOG_LEVEL=verbose \
 		WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
-		wireguard-go -f wg1 >>"$T/go.log" 2>&1 </dev/null &
+		wireguard-go -f wg1
+	"${NS_ARGV[@]}" >>"$T/go.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$T/go.pid"
 	for ((i = 0; i < 100; i++)); do
 		[ -S /run/wireguard/wg1.sock ] && wgg show wg1 >/dev/null 2>&1 && break
 		kill -0 "$pid" 2>/dev/null || { echo "wireguard-go exited" >&2; return 1; }
-		sleep 0.1
+		"$BB" sleep 0.1
 	done
 	wgg show wg1 >/dev/null
 	ip -n go link set wg1 up
@@ -166,7 +168,7 @@ wait_handshakes() {
 		HK=$(hs_kern) HG=$(hs_go)
 		[ "${HK:-0}" -gt "$after" ] && [ "${HG:-0}" -gt 0 ] && return 0
 		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.5
+		"$BB" sleep 0.5
 	done
 }
 
@@ -219,7 +221,7 @@ transfer_both() {
 # endpoint_is NS DEV WANT: the one peer's endpoint is WANT.
 endpoint_is() {
 	local got
-	got=$(timeout 60 nsenter --net="/run/netns/$1" wg show "$2" endpoints | awk 'NR == 1 {print $2}')
+	got=$(ns_timeout 60 "$1" wg show "$2" endpoints | awk 'NR == 1 {print $2}')
 	[ "$got" = "$3" ] && return 0
 	echo "$1/$2 endpoint: expected [$3], got [$got]"
 	return 1
@@ -228,7 +230,7 @@ endpoint_is() {
 # udp_count NS In|Out: UDP (v4) datagrams delivered to / sent from sockets
 # in NS so far (/proc/self/net is the reader's namespace).
 udp_count() {
-	timeout 60 nsenter --net="/run/netns/$1" cat /proc/net/snmp |
+	ns_timeout 60 "$1" cat /proc/net/snmp |
 		awk -v f="$2Datagrams" '$1 == "Udp:" && !n {for (i = 2; i <= NF; i++) col[$i] = i; n = 1; next}
 			$1 == "Udp:" {print $col[f]}'
 }
@@ -504,7 +506,7 @@ setup_tunnel() {
 pings() {
 	local ns=$1 addr=$2 count=$3 max_lost=$4 out answered
 	shift 4
-	out=$(timeout 30 nsenter --net="/run/netns/$ns" \
+	out=$(ns_timeout 30 "$ns" \
 		ping -n -c "$count" -i 0.2 -w 15 "$@" "$addr" 2>&1) || true
 	answered=$(printf '%s\n' "$out" | awk -v n="$count" '
 		/ bytes from .* icmp_seq=/ && !/DUP!/ {
@@ -539,7 +541,7 @@ iperf_check() {
 			break
 		sleep 0.1
 	done
-	out=$(timeout $((IPERF_SECS + 30)) nsenter --net=/run/netns/kern \
+	out=$(ns_timeout $((IPERF_SECS + 30)) kern \
 		iperf3 -J -c "$addr" -t "$IPERF_SECS" --connect-timeout 10000 "$@" 2>&1) || true
 	kill "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
@@ -569,7 +571,7 @@ except Exception as e:
 # transfer_over NS DEV MIN: the one peer's rx and tx bytes both exceed MIN.
 transfer_over() {
 	local rx tx
-	read -r _ rx tx < <(timeout 60 nsenter --net="/run/netns/$1" wg show "$2" transfer)
+	read -r _ rx tx < <(ns_timeout 60 "$1" wg show "$2" transfer)
 	echo "$1/$2 transfer: rx $rx tx $tx bytes"
 	[ "${rx:-0}" -gt "$3" ] && [ "${tx:-0}" -gt "$3" ]
 }

@@ -77,7 +77,7 @@ echo "# boot-time scan and clear: $((SECONDS - t0)) s"
 tap_check "module loads" wg_load_module
 LOADED=1
 
-nsx() { local ns=$1; shift; timeout 60 ip netns exec "$ns" "$@"; }
+nsx() { ns_timeout 60 "$@"; }
 
 # The demo's two peers over a veth pair, keys and preshared key, with
 # keepalive so that the timers run too.
