@@ -118,7 +118,7 @@ iperf_check() {
 	local name=$1 text=$2 out
 	shift 2
 	bg_wait "$name"
-	if out=$(python3 "$DPHELPER" iperf "$T/$name.json" "$@" 2>&1); then
+	if out=$(python3 -S "$DPHELPER" iperf "$T/$name.json" "$@" 2>&1); then
 		tap_ok "$text"
 	else
 		tap_not_ok "$text"
@@ -291,7 +291,7 @@ block_pressure() {
 	# has no failslab, so whether an allocation fails depends on the
 	# pressure; it is reported, and skipped (not passed) when none did.
 	total=$(awk '$1 == "MemTotal:" { print int($2 / 1024) }' /proc/meminfo)
-	python3 "$HELPER" hog --leave "$LEAVE" >"$T/hog.out" 2>&1 &
+	python3 -S "$HELPER" hog --leave "$LEAVE" >"$T/hog.out" 2>&1 &
 	echo $! >"$T/hog.pid"
 	echo $! >>"$T/pids"
 	wait_until 120 grep -q ready "$T/hog.out"
@@ -300,7 +300,7 @@ block_pressure() {
 	peers_before=$(npeers ch-b wg2)
 	iperf pressflow 20
 	sleep 2
-	nsx ch-b python3 "$HELPER" batches wg2 --messages 10 --peers 500 >"$T/batches.out" 2>&1 || true
+	nsx ch-b python3 -S "$HELPER" batches wg2 --messages 10 --peers 500 >"$T/batches.out" 2>&1 || true
 	helper_results pressure "$T/batches.out"
 	out=$(tail -n 1 "$T/batches.out")
 	accepted=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["accepted"])' "$out")
@@ -340,7 +340,7 @@ block_pressure() {
 	# In case the namespace has a /sys of its own (`ip netns exec` mounts
 	# one): debugfs again inside it.
 	nsx ch-b sh -c 'mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-		exec python3 "$@"' sh "$HELPER" batches wg2 --messages 20 --peers 200 --prefix 10.202 \
+		exec python3 -S "$@"' sh "$HELPER" batches wg2 --messages 20 --peers 200 --prefix 10.202 \
 		--failslab $fs >"$T/failslab.out" 2>&1 || true
 	echo 0 >$fs/probability
 	echo 0 >$fs/times

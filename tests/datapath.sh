@@ -73,7 +73,7 @@ trap cleanup EXIT
 
 # --- helpers -----------------------------------------------------------
 
-helper() { python3 "$HELPER" "$@"; }
+helper() { python3 -S "$HELPER" "$@"; }
 
 
 # mkwg DEV HOME AWAY KEY PORT: DEV is created in HOME, which keeps its UDP
@@ -436,7 +436,7 @@ block_nat() {
 	bg natping 60 wg-a ping -i 0.1 -c 100 -W 5 10.1.0.2
 	sleep 3
 	nsx wg-nat iptables -t nat -R POSTROUTING 1 -o nat1 -p udp -j SNAT --to-source 192.168.78.1:40002
-	nsx wg-nat python3 "$HELPER" ctflush
+	nsx wg-nat python3 -S "$HELPER" ctflush
 	tap_check "nat: after the NAT rebinds to :40002 mid-flow, wg3's endpoint follows" \
 		wait_until 10 endpoint_is wg-a wg3 192.168.78.1:40002
 	bg_wait natping
@@ -562,7 +562,7 @@ block_flood() {
 	stats_snapshot wg-b wg2 "$T/f.before"
 	iperf_bg floodflow wg-b wg-a 10.0.0.2 13 -R
 	sleep 1
-	bg flood 60 wg-mid python3 "$HELPER" flood --dst 127.0.0.1:10002 \
+	bg flood 60 wg-mid python3 -S "$HELPER" flood --dst 127.0.0.1:10002 \
 		--pubkey "$(pub k2)" --sources 128 --hot 4 --hot-factor 32 --seconds 11
 	sleep 2
 	bg legit 60 wg-a ping -c 12 -i 1 -w 20 10.5.0.2

@@ -76,7 +76,7 @@ results() {
 
 # field JSON EXPR: a value from a helper's JSON summary line.
 field() {
-	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"
+	python3 -S -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"
 }
 
 # linkstat NS DEV: "rx_errors rx_dropped" of a device.
@@ -109,7 +109,7 @@ rx_causes() {
 # END] (ping -D timestamps) and the loss among the echo requests answered
 # in between, by sequence number, as "gap loss%".
 gaps() {
-	python3 - "$@" <<'EOF'
+	python3 -S - "$@" <<'EOF'
 import re, sys
 path, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 times, seqs = [], set()
@@ -169,7 +169,7 @@ sysctl -qw net.core.netdev_max_backlog=200000
 read -r e0 d0 <<<"$(linkstat fz-b wg2)"
 causes=$(rx_causes fz-b wg2)
 read -r s0 k0 <<<"$causes"
-ns_argv 3000 fz-mid python3 "$HERE/fuzz-packets.py" \
+ns_argv 3000 fz-mid python3 -S "$HERE/fuzz-packets.py" \
 	--device "wg2:fz-b:10002:$(pub k2)" --device "wg1:fz-a:10001:$(pub k1)" \
 	--packets "$PACKETS" --round "$ROUND" --ready "$T/ready" --go "$T/go" --warmup 4
 "${NS_ARGV[@]}" >"$T/fuzz.out" 2>"$T/fuzz.err" &
@@ -260,7 +260,7 @@ ip -n fz-nl link set wgn0 up
 	done
 } >"$T/base.conf"
 rc=0
-ns_timeout 3000 fz-nl python3 "$HERE/fuzz-netlink.py" wgn0 "$T/base.conf" --messages "$NETLINK" \
+ns_timeout 3000 fz-nl python3 -S "$HERE/fuzz-netlink.py" wgn0 "$T/base.conf" --messages "$NETLINK" \
 	>"$T/nl.out" 2>"$T/nl.err" || rc=$?
 tail -n 5 "$T/nl.err" | sed 's/^/# stderr: /'
 tap_check "netlink fuzzer ran to the end (exit status $rc)" test "$rc" -eq 0
