@@ -80,8 +80,7 @@ go_stop() {
 
 teardown() {
 	go_stop
-	ip netns del kern 2>/dev/null || true
-	ip netns del go 2>/dev/null || true
+	printf 'netns del kern\nnetns del go\n' | ip -force -batch - 2>/dev/null || true
 }
 
 cleanup() {
@@ -125,20 +124,28 @@ go_start() {
 
 # setup: fresh namespaces, veth pair, wgmpsc wg0 (up) and wireguard-go
 # wg1 (up), both with their private key and listen port, no peer yet.
-# Sets KPRIV GPRIV (key files) and KPUB GPUB.
+# Sets KPRIV GPRIV (key files) and KPUB GPUB.  The ip(8) commands go in
+# batches, one process per namespace: every exec is slow under TCG.
 setup() {
 	teardown
-	ip netns add kern
-	ip netns add go
-	ip -n kern link add veth-k type veth peer name veth-g netns go
-	ip -n kern addr add 192.168.77.1/24 dev veth-k
-	ip -n go addr add 192.168.77.2/24 dev veth-g
-	ip -n kern addr add fd77::1/64 dev veth-k nodad
-	ip -n go addr add fd77::2/64 dev veth-g nodad
-	ip -n kern link set lo up
-	ip -n go link set lo up
-	ip -n kern link set veth-k up
-	ip -n go link set veth-g up
+	ip -batch - <<-EOF
+	netns add kern
+	netns add go
+	link add veth-k netns kern type veth peer name veth-g netns go
+	EOF
+	ip -n kern -batch - <<-EOF
+	addr add 192.168.77.1/24 dev veth-k
+	addr add fd77::1/64 dev veth-k nodad
+	link set lo up
+	link set veth-k up
+	link add wg0 type wireguard
+	EOF
+	ip -n go -batch - <<-EOF
+	addr add 192.168.77.2/24 dev veth-g
+	addr add fd77::2/64 dev veth-g nodad
+	link set lo up
+	link set veth-g up
+	EOF
 
 	KPRIV=$T/k.priv GPRIV=$T/g.priv
 	wg genkey >"$KPRIV"
@@ -146,7 +153,6 @@ setup() {
 	KPUB=$(wg pubkey <"$KPRIV")
 	GPUB=$(wg pubkey <"$GPRIV")
 
-	ip -n kern link add wg0 type wireguard
 	wgk set wg0 private-key "$KPRIV" listen-port $KPORT
 	ip -n kern link set wg0 up
 
@@ -484,11 +490,15 @@ setup_tunnel() {
 	esac
 	setup
 	wg genpsk >"$T/psk"
-	ip -n kern addr add $K4/24 dev wg0
-	ip -n kern addr add $K6/64 dev wg0 nodad
-	ip -n go addr add $G4/24 dev wg1
-	ip -n go addr add $G6/64 dev wg1 nodad
-	ip -n go link set wg1 up
+	ip -n kern -batch - <<-EOF
+	addr add $K4/24 dev wg0
+	addr add $K6/64 dev wg0 nodad
+	EOF
+	ip -n go -batch - <<-EOF
+	addr add $G4/24 dev wg1
+	addr add $G6/64 dev wg1 nodad
+	link set wg1 up
+	EOF
 	wgk set wg0 peer "$GPUB" preshared-key "$T/psk" \
 		allowed-ips $G4/32,$G6/128 endpoint "$gep"
 	wgg set wg1 peer "$KPUB" preshared-key "$T/psk" \
