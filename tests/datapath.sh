@@ -35,6 +35,8 @@
 # and, for TCP, that no 1-second interval is at 0 bits/s.
 #
 # WGT_STRESS_SECONDS (default 120): length of the receive stress.
+# WGT_IPERF_SECONDS (default 3), WGT_IPERF_UDP_SECONDS (default 2): length
+# of the short iperf3 TCP and UDP runs (outer IPv4/IPv6 matrices, MTU).
 # WGT_CHURN_FLOW_SECONDS (default 40): length of the TCP flow the churn
 # block's changes run under; it must outlast them (a debug kernel needs
 # more).
@@ -50,6 +52,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 HELPER=$HERE/datapath-helper.py
 STRESS=${WGT_STRESS_SECONDS:-120}
+IPERF_TCP=${WGT_IPERF_SECONDS:-3}
+IPERF_UDP=${WGT_IPERF_UDP_SECONDS:-2}
 CHURN_FLOW=${WGT_CHURN_FLOW_SECONDS:-40}
 T=$(mktemp -d /tmp/wgt-datapath.XXXXXX)
 MODULE_LOADED=0
@@ -330,13 +334,13 @@ iperf_matrix() {
 	for inner in 4 6; do
 		addr=10.0.0.2
 		[ $inner = 4 ] || addr=fd00::2
-		iperf_run tcpf wg-b wg-a $addr 3
+		iperf_run tcpf wg-b wg-a $addr "$IPERF_TCP"
 		iperf_check "outer IPv$outer: iperf3 TCP inner IPv$inner wg-a -> wg-b: data, no 1-s interval at 0" tcpf
-		iperf_run tcpr wg-b wg-a $addr 3 -R
+		iperf_run tcpr wg-b wg-a $addr "$IPERF_TCP" -R
 		iperf_check "outer IPv$outer: iperf3 TCP inner IPv$inner wg-b -> wg-a (-R): data, no 1-s interval at 0" tcpr
-		iperf_run udpf wg-b wg-a $addr 2 -u -b 10M
+		iperf_run udpf wg-b wg-a $addr "$IPERF_UDP" -u -b 10M
 		iperf_check "outer IPv$outer: iperf3 UDP inner IPv$inner wg-a -> wg-b: data received" udpf --udp
-		iperf_run udpr wg-b wg-a $addr 2 -u -b 10M -R
+		iperf_run udpr wg-b wg-a $addr "$IPERF_UDP" -u -b 10M -R
 		iperf_check "outer IPv$outer: iperf3 UDP inner IPv$inner wg-b -> wg-a (-R): data received" udpr --udp
 	done
 	iperf_server_stop
@@ -483,7 +487,7 @@ block_mtu() {
 	ip -n wg-b route add 10.0.0.1/32 dev wg2 mtu lock 1420
 	ping_test "mtu: a 1420-byte DF ping over wg2 at MTU 1280 (route MTU 1420) crosses" \
 		wg-b 0 -c 3 -i 0.3 -W 10 -M "do" -s 1392 10.0.0.1
-	iperf_run mssflow wg-b wg-a 10.0.0.2 3 -R
+	iperf_run mssflow wg-b wg-a 10.0.0.2 "$IPERF_TCP" -R
 	iperf_check "mtu: TCP wg-b -> wg-a with MSS 1380 over wg2 at MTU 1280: data, no 1-s interval at 0" mssflow
 	ip -n wg-b route del 10.0.0.1/32 dev wg2
 	ip -n wg-b link set wg2 mtu 1420
@@ -630,7 +634,7 @@ block_stress() {
 	ip -n wg-s2 link set vs2 mtu 1280
 	ping_test "mtu: a full-size (1420-byte DF) inner ping over an outer MTU of 1280" \
 		wg-a 0 -c 3 -i 0.3 -W 10 -M "do" -s 1392 10.3.0.2
-	iperf_run outermtu wg-b wg-a 10.3.0.2 3 -R
+	iperf_run outermtu wg-b wg-a 10.3.0.2 "$IPERF_TCP" -R
 	iperf_check "mtu: TCP over an outer MTU of 1280 (outer fragments): data, no 1-s interval at 0" outermtu
 	ip -n wg-s1 link set vs1 mtu 1500
 	ip -n wg-s2 link set vs2 mtu 1500

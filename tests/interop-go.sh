@@ -30,6 +30,7 @@
 # the responder only once the initiator's first keepalive confirms the
 # session, so both sides non-zero means both halves of the exchange worked.
 #
+# WGT_IPERF_SECONDS (default 3): the length of each iperf3 TCP run.
 # Output is TAP; the exit status is non-zero if any test failed.
 
 set -e
@@ -472,8 +473,8 @@ case_go_restart() {
 
 # Inner addresses, on wg0 (kern) and wg1 (go).
 K4=10.77.0.1 G4=10.77.0.2 K6=fd77:1::1 G6=fd77:1::2
-# iperf3's duration per stream, seconds.
-IPERF_SECS=3
+# iperf3's duration per stream, seconds (WGT_IPERF_SECONDS, default 3).
+IPERF_SECS=${WGT_IPERF_SECONDS:-3}
 # What each side's transfer counters must exceed both ways after traffic.
 MIN_TRANSFER=100000
 
