@@ -91,9 +91,9 @@ pair() {
 SOCKIP=127.0.0.1
 
 
-tcp_listening() { [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]; }
+tcp_listening() { [ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ]; }
 udp_unbound() {
-	[ -z "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ] && return 0
+	[ -z "$(in_ns "$1" ss -Hlun "sport = :$2")" ] && return 0
 	echo "UDP :$2 still bound in $1"
 	return 1
 }
@@ -105,11 +105,12 @@ iperf() {
 	local IPORT
 	IPORT=$(cat "$T/iport" 2>/dev/null || echo 5201)
 	echo $((IPORT + 1)) >"$T/iport"
-	timeout $(($2 + 90)) ip netns exec ch-b iperf3 -s -1 -p $IPORT >"$T/$1.server" 2>&1 &
+	ns_argv $(($2 + 90)) ch-b iperf3 -s -1 -p $IPORT
+	"${NS_ARGV[@]}" >"$T/$1.server" 2>&1 &
 	echo $! >>"$T/pids"
 	wait_until 20 tcp_listening ch-b $IPORT
-	timeout $(($2 + 60)) ip netns exec ch-a iperf3 -c 10.0.0.2 -p $IPORT -t "$2" -J \
-		>"$T/$1.json" 2>"$T/$1.err" &
+	ns_argv $(($2 + 60)) ch-a iperf3 -c 10.0.0.2 -p $IPORT -t "$2" -J
+	"${NS_ARGV[@]}" >"$T/$1.json" 2>"$T/$1.err" &
 	echo $! >"$T/$1.pid"
 	echo $! >>"$T/pids"
 }
@@ -117,7 +118,7 @@ iperf_check() {
 	local name=$1 text=$2 out
 	shift 2
 	bg_wait "$name"
-	if out=$(python3 "$DPHELPER" iperf "$T/$name.json" "$@" 2>&1); then
+	if out=$(python3 -S "$DPHELPER" iperf "$T/$name.json" "$@" 2>&1); then
 		tap_ok "$text"
 	else
 		tap_not_ok "$text"
@@ -126,7 +127,7 @@ iperf_check() {
 }
 
 ping_ok() { nsx "$1" ping -c 1 -W 2 -w "${3:-20}" "$2" >/dev/null; }
-npeers() { ip netns exec "$1" wg show "$2" peers | wc -l; }
+npeers() { in_ns "$1" wg show "$2" peers | wc -l; }
 
 # peers_conf FILE N BASE: N new peers, keys, PSKs, endpoints, /32s.
 peers_conf() {
@@ -290,7 +291,7 @@ block_pressure() {
 	# allocation fails depends on the pressure: it is reported, and
 	# skipped (not passed) when none did (failslab, below, makes sure).
 	total=$(awk '$1 == "MemTotal:" { print int($2 / 1024) }' /proc/meminfo)
-	python3 "$HELPER" hog --leave "$LEAVE" >"$T/hog.out" 2>&1 &
+	python3 -S "$HELPER" hog --leave "$LEAVE" >"$T/hog.out" 2>&1 &
 	echo $! >"$T/hog.pid"
 	echo $! >>"$T/pids"
 	wait_until 120 grep -q ready "$T/hog.out"
@@ -299,7 +300,7 @@ block_pressure() {
 	peers_before=$(npeers ch-b wg2)
 	iperf pressflow 20
 	sleep 2
-	nsx ch-b python3 "$HELPER" batches wg2 --messages 10 --peers 500 >"$T/batches.out" 2>&1 || true
+	nsx ch-b python3 -S "$HELPER" batches wg2 --messages 10 --peers 500 >"$T/batches.out" 2>&1 || true
 	helper_results pressure "$T/batches.out"
 	out=$(tail -n 1 "$T/batches.out")
 	accepted=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["accepted"])' "$out")
@@ -339,9 +340,10 @@ block_pressure() {
 	echo 0 >$fs/verbose
 	echo 0 >$fs/space
 	echo 100 >$fs/probability
-	# `ip netns exec` mounts a fresh /sys: debugfs again inside it.
+	# In case the namespace has a /sys of its own (`ip netns exec` mounts
+	# one): debugfs again inside it.
 	nsx ch-b sh -c 'mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-		exec python3 "$@"' sh "$HELPER" batches wg2 --messages 20 --peers 200 --prefix 10.202 \
+		exec python3 -S "$@"' sh "$HELPER" batches wg2 --messages 20 --peers 200 --prefix 10.202 \
 		--mixed --failslab $fs >"$T/failslab.out" 2>&1 || true
 	echo 0 >$fs/probability
 	echo 0 >$fs/times

@@ -35,6 +35,8 @@
 # and, for TCP, that no 1-second interval is at 0 bits/s.
 #
 # WGT_STRESS_SECONDS (default 120): length of the receive stress.
+# WGT_IPERF_SECONDS (default 3), WGT_IPERF_UDP_SECONDS (default 2): length
+# of the short iperf3 TCP and UDP runs (outer IPv4/IPv6 matrices, MTU).
 # WGT_CHURN_FLOW_SECONDS (default 40): length of the TCP flow the churn
 # block's changes run under; it must outlast them (a debug kernel needs
 # more).
@@ -50,6 +52,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 HELPER=$HERE/datapath-helper.py
 STRESS=${WGT_STRESS_SECONDS:-120}
+IPERF_TCP=${WGT_IPERF_SECONDS:-3}
+IPERF_UDP=${WGT_IPERF_UDP_SECONDS:-2}
 CHURN_FLOW=${WGT_CHURN_FLOW_SECONDS:-40}
 T=$(mktemp -d /tmp/wgt-datapath.XXXXXX)
 MODULE_LOADED=0
@@ -73,7 +77,7 @@ trap cleanup EXIT
 
 # --- helpers -----------------------------------------------------------
 
-helper() { python3 "$HELPER" "$@"; }
+helper() { python3 -S "$HELPER" "$@"; }
 
 
 # mkwg DEV HOME AWAY KEY PORT: DEV is created in HOME, which keeps its UDP
@@ -99,7 +103,7 @@ next_port() {
 	echo "$p"
 }
 
-tcp_listening() { [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]; }
+tcp_listening() { [ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ]; }
 
 # iperf_bg NAME SERVER_NS CLIENT_NS ADDR SECONDS ARGS...: a one-shot iperf3
 # server (unless iperf_server started one: then that one) and, in the
@@ -112,13 +116,13 @@ iperf_bg() {
 		port=$IPERF_PORT
 	else
 		port=$(next_port)
-		timeout $((secs + 90)) ip netns exec "$sns" iperf3 -s -1 -p "$port" \
-			>"$T/$name.server" 2>&1 &
+		ns_argv $((secs + 90)) "$sns" iperf3 -s -1 -p "$port"
+		"${NS_ARGV[@]}" >"$T/$name.server" 2>&1 &
 		echo $! >>"$T/pids"
 		wait_until 20 tcp_listening "$sns" "$port"
 	fi
-	timeout $((secs + 60)) ip netns exec "$cns" iperf3 -c "$addr" -p "$port" \
-		-t "$secs" -J "$@" >"$T/$name.json" 2>"$T/$name.err" &
+	ns_argv $((secs + 60)) "$cns" iperf3 -c "$addr" -p "$port" -t "$secs" -J "$@"
+	"${NS_ARGV[@]}" >"$T/$name.json" 2>"$T/$name.err" &
 	echo $! >"$T/$name.pid"
 	echo $! >>"$T/pids"
 }
@@ -130,7 +134,8 @@ iperf_run() {
 # one per run); iperf_server_stop ends it.
 iperf_server() {
 	IPERF_PORT=$(next_port)
-	timeout 900 ip netns exec "$1" iperf3 -s -p "$IPERF_PORT" >"$T/iperfd.out" 2>&1 &
+	ns_argv 900 "$1" iperf3 -s -p "$IPERF_PORT"
+	"${NS_ARGV[@]}" >"$T/iperfd.out" 2>&1 &
 	IPERF_PID=$!
 	echo $! >>"$T/pids"
 	wait_until 20 tcp_listening "$1" "$IPERF_PORT"
@@ -160,7 +165,7 @@ iperf_check() {
 ping_file() {
 	local name=$1 ns=$2
 	shift 2
-	timeout 150 ip netns exec "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
+	ns_timeout 150 "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
 }
 
 # (loss, received, ping_summary and loss_at_most are in lib.sh.)
@@ -210,7 +215,7 @@ replied_up_to() {
 # endpoint_is NS DEV WANT: the device's only peer has endpoint WANT.
 endpoint_is() {
 	local got
-	got=$(ip netns exec "$1" wg show "$2" endpoints | awk '{ print $2 }')
+	got=$(in_ns "$1" wg show "$2" endpoints | awk '{ print $2 }')
 	[ "$got" = "$3" ] && return 0
 	echo "endpoint: expected [$3], got [$got]"
 	return 1
@@ -236,7 +241,7 @@ repoint_and_follow() {
 }
 
 # udp_bound NS PORT: some UDP socket is bound to PORT in NS.
-udp_bound() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ]; }
+udp_bound() { [ -n "$(in_ns "$1" ss -Hlun "sport = :$2")" ]; }
 udp_unbound() {
 	udp_bound "$1" "$2" || return 0
 	echo "UDP :$2 still bound in $1"
@@ -329,13 +334,13 @@ iperf_matrix() {
 	for inner in 4 6; do
 		addr=10.0.0.2
 		[ $inner = 4 ] || addr=fd00::2
-		iperf_run tcpf wg-b wg-a $addr 3
+		iperf_run tcpf wg-b wg-a $addr "$IPERF_TCP"
 		iperf_check "outer IPv$outer: iperf3 TCP inner IPv$inner wg-a -> wg-b: data, no 1-s interval at 0" tcpf
-		iperf_run tcpr wg-b wg-a $addr 3 -R
+		iperf_run tcpr wg-b wg-a $addr "$IPERF_TCP" -R
 		iperf_check "outer IPv$outer: iperf3 TCP inner IPv$inner wg-b -> wg-a (-R): data, no 1-s interval at 0" tcpr
-		iperf_run udpf wg-b wg-a $addr 2 -u -b 10M
+		iperf_run udpf wg-b wg-a $addr "$IPERF_UDP" -u -b 10M
 		iperf_check "outer IPv$outer: iperf3 UDP inner IPv$inner wg-a -> wg-b: data received" udpf --udp
-		iperf_run udpr wg-b wg-a $addr 2 -u -b 10M -R
+		iperf_run udpr wg-b wg-a $addr "$IPERF_UDP" -u -b 10M -R
 		iperf_check "outer IPv$outer: iperf3 UDP inner IPv$inner wg-b -> wg-a (-R): data received" udpr --udp
 	done
 	iperf_server_stop
@@ -372,7 +377,7 @@ block_roam() {
 	# wg1 answers wherever the authenticated packets now come from, and
 	# the flow barely notices.
 	local host
-	host=$(ip netns exec wg-a wg show wg1 endpoints | awk '{ sub(/:[0-9]+$/, "", $2); print $2 }')
+	host=$(in_ns wg-a wg show wg1 endpoints | awk '{ sub(/:[0-9]+$/, "", $2); print $2 }')
 	bg roamping 60 wg-b ping -i 0.1 -c 60 -W 5 10.0.0.1
 	sleep 2
 	nsx wg-b wg set wg2 listen-port 10012
@@ -435,7 +440,7 @@ block_nat() {
 	bg natping 60 wg-a ping -i 0.1 -c 100 -W 5 10.1.0.2
 	sleep 3
 	nsx wg-nat iptables -t nat -R POSTROUTING 1 -o nat1 -p udp -j SNAT --to-source 192.168.78.1:40002
-	nsx wg-nat python3 "$HELPER" ctflush
+	nsx wg-nat python3 -S "$HELPER" ctflush
 	tap_check "nat: after the NAT rebinds to :40002 mid-flow, wg3's endpoint follows" \
 		wait_until 10 endpoint_is wg-a wg3 192.168.78.1:40002
 	bg_wait natping
@@ -482,7 +487,7 @@ block_mtu() {
 	ip -n wg-b route add 10.0.0.1/32 dev wg2 mtu lock 1420
 	ping_test "mtu: a 1420-byte DF ping over wg2 at MTU 1280 (route MTU 1420) crosses" \
 		wg-b 0 -c 3 -i 0.3 -W 10 -M "do" -s 1392 10.0.0.1
-	iperf_run mssflow wg-b wg-a 10.0.0.2 3 -R
+	iperf_run mssflow wg-b wg-a 10.0.0.2 "$IPERF_TCP" -R
 	iperf_check "mtu: TCP wg-b -> wg-a with MSS 1380 over wg2 at MTU 1280: data, no 1-s interval at 0" mssflow
 	ip -n wg-b route del 10.0.0.1/32 dev wg2
 	ip -n wg-b link set wg2 mtu 1420
@@ -509,7 +514,7 @@ block_loop() {
 	ip -n wg-mid route add 10.99.0.0/24 dev wgloop
 	ip -n wg-mid route add fd99::/64 dev wgloop
 	nsx wg-mid wg set wgloop peer "$(pub kl2)" endpoint 10.99.0.2:20002
-	tx0=$(ip netns exec wg-mid wg show wgloop transfer | awk '{ print $3 }')
+	tx0=$(in_ns wg-mid wg show wgloop transfer | awk '{ print $3 }')
 
 	# Data of the established session, then handshake initiations (a new
 	# peer entry has no session), then over an IPv6 endpoint: each is
@@ -517,7 +522,7 @@ block_loop() {
 	ping_file loopdata wg-mid -c 100 -i 0.02 -w 4 10.98.0.2
 	tap_check "loop: data into a tunnel routed into itself is dropped (no reply)" \
 		no_reply "$T/loopdata.out"
-	tx1=$(ip netns exec wg-mid wg show wgloop transfer | awk '{ print $3 }')
+	tx1=$(in_ns wg-mid wg show wgloop transfer | awk '{ print $3 }')
 	tap_check "loop: nothing was sent for the looped packets (peer tx bytes stay $tx0)" \
 		test "$tx1" = "$tx0"
 	nsx wg-mid wg set wgloop peer "$(pub kl2)" remove
@@ -561,7 +566,7 @@ block_flood() {
 	stats_snapshot wg-b wg2 "$T/f.before"
 	iperf_bg floodflow wg-b wg-a 10.0.0.2 13 -R
 	sleep 1
-	bg flood 60 wg-mid python3 "$HELPER" flood --dst 127.0.0.1:10002 \
+	bg flood 60 wg-mid python3 -S "$HELPER" flood --dst 127.0.0.1:10002 \
 		--pubkey "$(pub k2)" --sources 128 --hot 4 --hot-factor 32 --seconds 11
 	sleep 2
 	bg legit 60 wg-a ping -c 12 -i 1 -w 20 10.5.0.2
@@ -629,7 +634,7 @@ block_stress() {
 	ip -n wg-s2 link set vs2 mtu 1280
 	ping_test "mtu: a full-size (1420-byte DF) inner ping over an outer MTU of 1280" \
 		wg-a 0 -c 3 -i 0.3 -W 10 -M "do" -s 1392 10.3.0.2
-	iperf_run outermtu wg-b wg-a 10.3.0.2 3 -R
+	iperf_run outermtu wg-b wg-a 10.3.0.2 "$IPERF_TCP" -R
 	iperf_check "mtu: TCP over an outer MTU of 1280 (outer fragments): data, no 1-s interval at 0" outermtu
 	ip -n wg-s1 link set vs1 mtu 1500
 	ip -n wg-s2 link set vs2 mtu 1500
@@ -674,7 +679,7 @@ block_churn() {
 	# The peer removed under traffic, then configured again.
 	nsx wg-a wg set wg1 peer "$(pub k2)" remove
 	tap_check "churn: wg1 has no peer after the removal" \
-		test -z "$(ip netns exec wg-a wg show wg1 peers)"
+		test -z "$(in_ns wg-a wg show wg1 peers)"
 	sleep 1
 	nsx wg-a wg set wg1 peer "$(pub k2)" endpoint 127.0.0.1:10002 \
 		allowed-ips 10.0.0.2/32,fd00::2/128

@@ -76,7 +76,7 @@ results() {
 
 # field JSON EXPR: a value from a helper's JSON summary line.
 field() {
-	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"
+	python3 -S -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"
 }
 
 # linkstat NS DEV: "rx_errors rx_dropped" of a device.
@@ -86,13 +86,30 @@ import json, sys
 s = json.load(sys.stdin)[0]["stats64"]["rx"]
 print(s["errors"], s["dropped"])'
 }
-ethstat() { ip netns exec "$1" ethtool -S "$2" | awk -v k="$3" '$1 == k ":" { print $2 }'; }
+# rx_causes NS DEV: from one `ethtool -S` of DEV, the sum of its error
+# causes (invalid, bad MAC, replay, allowed IPs) and that of its drop
+# causes (no session, queue or ring full, no memory), as "errors drops";
+# fails if a counter is missing.
+rx_causes() {
+	in_ns "$1" ethtool -S "$2" | awk '
+		BEGIN {
+			split("rx_invalid_message rx_bad_mac rx_replay rx_allowedips_mismatch", e)
+			split("rx_no_keypair rx_queue_full rx_crypt_ring_full rx_nomem", d)
+			for (i in e) kind[e[i] ":"] = "e"
+			for (i in d) kind[d[i] ":"] = "d"
+		}
+		$1 in kind { sum[kind[$1]] += $2; seen[$1] = 1 }
+		END {
+			for (k in kind) if (!(k in seen)) { print "no counter " k > "/dev/stderr"; exit 1 }
+			print sum["e"] + 0, sum["d"] + 0
+		}'
+}
 
 # gaps FILE START END: the longest time without a ping reply in [START,
 # END] (ping -D timestamps) and the loss among the echo requests answered
 # in between, by sequence number, as "gap loss%".
 gaps() {
-	python3 - "$@" <<'EOF'
+	python3 -S - "$@" <<'EOF'
 import re, sys
 path, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 times, seqs = [], set()
@@ -150,11 +167,12 @@ sysctl -qw net.core.netdev_max_backlog=200000
 # tests/fuzz-packets.py), the pings must never stall and nothing in the
 # kernel may complain (tools/vm.sh fails the run on any warning).
 read -r e0 d0 <<<"$(linkstat fz-b wg2)"
-s0=$(($(ethstat fz-b wg2 rx_invalid_message) + $(ethstat fz-b wg2 rx_bad_mac) + $(ethstat fz-b wg2 rx_replay) + $(ethstat fz-b wg2 rx_allowedips_mismatch)))
-k0=$(($(ethstat fz-b wg2 rx_no_keypair) + $(ethstat fz-b wg2 rx_queue_full) + $(ethstat fz-b wg2 rx_crypt_ring_full) + $(ethstat fz-b wg2 rx_nomem)))
-timeout 3000 ip netns exec fz-mid python3 "$HERE/fuzz-packets.py" \
+causes=$(rx_causes fz-b wg2)
+read -r s0 k0 <<<"$causes"
+ns_argv 3000 fz-mid python3 -S "$HERE/fuzz-packets.py" \
 	--device "wg2:fz-b:10002:$(pub k2)" --device "wg1:fz-a:10001:$(pub k1)" \
-	--packets "$PACKETS" --round "$ROUND" --ready "$T/ready" --go "$T/go" --warmup 4 >"$T/fuzz.out" 2>"$T/fuzz.err" &
+	--packets "$PACKETS" --round "$ROUND" --ready "$T/ready" --go "$T/go" --warmup 4
+"${NS_ARGV[@]}" >"$T/fuzz.out" 2>"$T/fuzz.err" &
 FUZZ=$!
 PIDS+=("$FUZZ")
 wait_until 60 test -e "$T/ready"
@@ -164,9 +182,11 @@ wait_until 60 test -e "$T/ready"
 nsx fz-a ping -c 3 -i 0.3 -w 20 10.0.0.2 >/dev/null
 repeer
 start=$(date +%s.%N)
-timeout 3600 ip netns exec fz-a ping -D -i 0.1 -W 5 10.0.0.2 >"$T/ping-a.out" 2>&1 &
+ns_argv 3600 fz-a ping -D -i 0.1 -W 5 10.0.0.2
+"${NS_ARGV[@]}" >"$T/ping-a.out" 2>&1 &
 PIDS+=("$!")
-timeout 3600 ip netns exec fz-b ping -D -i 0.1 -W 5 10.0.0.1 >"$T/ping-b.out" 2>&1 &
+ns_argv 3600 fz-b ping -D -i 0.1 -W 5 10.0.0.1
+"${NS_ARGV[@]}" >"$T/ping-b.out" 2>&1 &
 PIDS+=("$!")
 touch "$T/go"
 rc=0
@@ -193,8 +213,8 @@ fi
 # every session-less, queue- or ring-full or unallocatable data packet
 # one rx_dropped (the core may drop more).
 read -r e1 d1 <<<"$(linkstat fz-b wg2)"
-s1=$(($(ethstat fz-b wg2 rx_invalid_message) + $(ethstat fz-b wg2 rx_bad_mac) + $(ethstat fz-b wg2 rx_replay) + $(ethstat fz-b wg2 rx_allowedips_mismatch)))
-k1=$(($(ethstat fz-b wg2 rx_no_keypair) + $(ethstat fz-b wg2 rx_queue_full) + $(ethstat fz-b wg2 rx_crypt_ring_full) + $(ethstat fz-b wg2 rx_nomem)))
+causes=$(rx_causes fz-b wg2)
+read -r s1 k1 <<<"$causes"
 tap_check "wg2: rx_errors grew by the error causes' sum ($((e1 - e0)) = $((s1 - s0)))" \
 	test $((e1 - e0)) -eq $((s1 - s0))
 tap_check "wg2: rx_dropped grew by at least the session-less, full-queue and no-memory data ($((d1 - d0)) >= $((k1 - k0)))" \
@@ -217,11 +237,11 @@ PIDS=()
 
 # And a fresh handshake still completes afterwards: both sides forget
 # each other and are configured again.
-hs0=$(ip netns exec fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
+hs0=$(in_ns fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
 repeer
 tap_check "after the fuzzing, a new handshake: ping fz-a -> fz-b works" \
 	nsx fz-a ping -c 2 -i 0.3 -w 20 10.0.0.2
-hs1=$(ip netns exec fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
+hs1=$(in_ns fz-a wg show wg1 latest-handshakes | awk '{ print $2 }')
 tap_check "... and wg1 shows a handshake newer than before ($hs0 -> $hs1)" test "$hs1" -gt "$hs0"
 
 # --- configuration ---------------------------------------------------------
@@ -240,7 +260,7 @@ ip -n fz-nl link set wgn0 up
 	done
 } >"$T/base.conf"
 rc=0
-timeout 3000 ip netns exec fz-nl python3 "$HERE/fuzz-netlink.py" wgn0 "$T/base.conf" --messages "$NETLINK" \
+ns_timeout 3000 fz-nl python3 -S "$HERE/fuzz-netlink.py" wgn0 "$T/base.conf" --messages "$NETLINK" \
 	>"$T/nl.out" 2>"$T/nl.err" || rc=$?
 tail -n 5 "$T/nl.err" | sed 's/^/# stderr: /'
 tap_check "netlink fuzzer ran to the end (exit status $rc)" test "$rc" -eq 0

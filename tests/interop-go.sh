@@ -30,6 +30,7 @@
 # the responder only once the initiator's first keepalive confirms the
 # session, so both sides non-zero means both halves of the exchange worked.
 #
+# WGT_IPERF_SECONDS (default 3): the length of each iperf3 TCP run.
 # Output is TAP; the exit status is non-zero if any test failed.
 
 set -e
@@ -54,9 +55,10 @@ NO_HS_WAIT=8
 
 # nsk / nsg CMD...: CMD in the namespace "kern" / "go".  nsenter only
 # switches the network namespace: cheaper under TCG than `ip netns exec`,
-# which also remounts /sys.
-nsk() { timeout 60 nsenter --net=/run/netns/kern "$@"; }
-nsg() { timeout 60 nsenter --net=/run/netns/go "$@"; }
+# which also remounts /sys; lib.sh's ns_timeout uses busybox's timeout
+# and nsenter, static, which cost less again.
+nsk() { ns_timeout 60 kern "$@"; }
+nsg() { ns_timeout 60 go "$@"; }
 # wg(8) finds wireguard-go through /run/wireguard/wg1.sock from any
 # namespace; it is run in "go" anyway, like an administrator there would.
 wgk() { nsk wg "$@"; }
@@ -79,8 +81,7 @@ go_stop() {
 
 teardown() {
 	go_stop
-	ip netns del kern 2>/dev/null || true
-	ip netns del go 2>/dev/null || true
+	printf 'netns del kern\nnetns del go\n' | ip -force -batch - 2>/dev/null || true
 }
 
 cleanup() {
@@ -107,15 +108,16 @@ go_start() {
 	local pid i
 	mkdir -p /run/wireguard
 	echo "--- wireguard-go started" >>"$T/go.log"
-	nsenter --net=/run/netns/go env LOG_LEVEL=verbose \
+	ns_argv 0 go env LOG_LEVEL=verbose \
 		WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
-		wireguard-go -f wg1 >>"$T/go.log" 2>&1 </dev/null &
+		wireguard-go -f wg1
+	"${NS_ARGV[@]}" >>"$T/go.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$T/go.pid"
 	for ((i = 0; i < 100; i++)); do
 		[ -S /run/wireguard/wg1.sock ] && wgg show wg1 >/dev/null 2>&1 && break
 		kill -0 "$pid" 2>/dev/null || { echo "wireguard-go exited" >&2; return 1; }
-		sleep 0.1
+		"$BB" sleep 0.1
 	done
 	wgg show wg1 >/dev/null
 	ip -n go link set wg1 up
@@ -123,20 +125,28 @@ go_start() {
 
 # setup: fresh namespaces, veth pair, wgmpsc wg0 (up) and wireguard-go
 # wg1 (up), both with their private key and listen port, no peer yet.
-# Sets KPRIV GPRIV (key files) and KPUB GPUB.
+# Sets KPRIV GPRIV (key files) and KPUB GPUB.  The ip(8) commands go in
+# batches, one process per namespace: every exec is slow under TCG.
 setup() {
 	teardown
-	ip netns add kern
-	ip netns add go
-	ip -n kern link add veth-k type veth peer name veth-g netns go
-	ip -n kern addr add 192.168.77.1/24 dev veth-k
-	ip -n go addr add 192.168.77.2/24 dev veth-g
-	ip -n kern addr add fd77::1/64 dev veth-k nodad
-	ip -n go addr add fd77::2/64 dev veth-g nodad
-	ip -n kern link set lo up
-	ip -n go link set lo up
-	ip -n kern link set veth-k up
-	ip -n go link set veth-g up
+	ip -batch - <<-EOF
+	netns add kern
+	netns add go
+	link add veth-k netns kern type veth peer name veth-g netns go
+	EOF
+	ip -n kern -batch - <<-EOF
+	addr add 192.168.77.1/24 dev veth-k
+	addr add fd77::1/64 dev veth-k nodad
+	link set lo up
+	link set veth-k up
+	link add wg0 type wireguard
+	EOF
+	ip -n go -batch - <<-EOF
+	addr add 192.168.77.2/24 dev veth-g
+	addr add fd77::2/64 dev veth-g nodad
+	link set lo up
+	link set veth-g up
+	EOF
 
 	KPRIV=$T/k.priv GPRIV=$T/g.priv
 	wg genkey >"$KPRIV"
@@ -144,7 +154,6 @@ setup() {
 	KPUB=$(wg pubkey <"$KPRIV")
 	GPUB=$(wg pubkey <"$GPRIV")
 
-	ip -n kern link add wg0 type wireguard
 	wgk set wg0 private-key "$KPRIV" listen-port $KPORT
 	ip -n kern link set wg0 up
 
@@ -166,7 +175,7 @@ wait_handshakes() {
 		HK=$(hs_kern) HG=$(hs_go)
 		[ "${HK:-0}" -gt "$after" ] && [ "${HG:-0}" -gt 0 ] && return 0
 		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.5
+		"$BB" sleep 0.5
 	done
 }
 
@@ -219,7 +228,7 @@ transfer_both() {
 # endpoint_is NS DEV WANT: the one peer's endpoint is WANT.
 endpoint_is() {
 	local got
-	got=$(timeout 60 nsenter --net="/run/netns/$1" wg show "$2" endpoints | awk 'NR == 1 {print $2}')
+	got=$(ns_timeout 60 "$1" wg show "$2" endpoints | awk 'NR == 1 {print $2}')
 	[ "$got" = "$3" ] && return 0
 	echo "$1/$2 endpoint: expected [$3], got [$got]"
 	return 1
@@ -228,7 +237,7 @@ endpoint_is() {
 # udp_count NS In|Out: UDP (v4) datagrams delivered to / sent from sockets
 # in NS so far (/proc/self/net is the reader's namespace).
 udp_count() {
-	timeout 60 nsenter --net="/run/netns/$1" cat /proc/net/snmp |
+	ns_timeout 60 "$1" cat /proc/net/snmp |
 		awk -v f="$2Datagrams" '$1 == "Udp:" && !n {for (i = 2; i <= NF; i++) col[$i] = i; n = 1; next}
 			$1 == "Udp:" {print $col[f]}'
 }
@@ -464,8 +473,8 @@ case_go_restart() {
 
 # Inner addresses, on wg0 (kern) and wg1 (go).
 K4=10.77.0.1 G4=10.77.0.2 K6=fd77:1::1 G6=fd77:1::2
-# iperf3's duration per stream, seconds.
-IPERF_SECS=3
+# iperf3's duration per stream, seconds (WGT_IPERF_SECONDS, default 3).
+IPERF_SECS=${WGT_IPERF_SECONDS:-3}
 # What each side's transfer counters must exceed both ways after traffic.
 MIN_TRANSFER=100000
 
@@ -482,11 +491,15 @@ setup_tunnel() {
 	esac
 	setup
 	wg genpsk >"$T/psk"
-	ip -n kern addr add $K4/24 dev wg0
-	ip -n kern addr add $K6/64 dev wg0 nodad
-	ip -n go addr add $G4/24 dev wg1
-	ip -n go addr add $G6/64 dev wg1 nodad
-	ip -n go link set wg1 up
+	ip -n kern -batch - <<-EOF
+	addr add $K4/24 dev wg0
+	addr add $K6/64 dev wg0 nodad
+	EOF
+	ip -n go -batch - <<-EOF
+	addr add $G4/24 dev wg1
+	addr add $G6/64 dev wg1 nodad
+	link set wg1 up
+	EOF
 	wgk set wg0 peer "$GPUB" preshared-key "$T/psk" \
 		allowed-ips $G4/32,$G6/128 endpoint "$gep"
 	wgg set wg1 peer "$KPUB" preshared-key "$T/psk" \
@@ -504,7 +517,7 @@ setup_tunnel() {
 pings() {
 	local ns=$1 addr=$2 count=$3 max_lost=$4 out answered
 	shift 4
-	out=$(timeout 30 nsenter --net="/run/netns/$ns" \
+	out=$(ns_timeout 30 "$ns" \
 		ping -n -c "$count" -i 0.2 -w 15 "$@" "$addr" 2>&1) || true
 	answered=$(printf '%s\n' "$out" | awk -v n="$count" '
 		/ bytes from .* icmp_seq=/ && !/DUP!/ {
@@ -539,7 +552,7 @@ iperf_check() {
 			break
 		sleep 0.1
 	done
-	out=$(timeout $((IPERF_SECS + 30)) nsenter --net=/run/netns/kern \
+	out=$(ns_timeout $((IPERF_SECS + 30)) kern \
 		iperf3 -J -c "$addr" -t "$IPERF_SECS" --connect-timeout 10000 "$@" 2>&1) || true
 	kill "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
@@ -569,7 +582,7 @@ except Exception as e:
 # transfer_over NS DEV MIN: the one peer's rx and tx bytes both exceed MIN.
 transfer_over() {
 	local rx tx
-	read -r _ rx tx < <(timeout 60 nsenter --net="/run/netns/$1" wg show "$2" transfer)
+	read -r _ rx tx < <(ns_timeout 60 "$1" wg show "$2" transfer)
 	echo "$1/$2 transfer: rx $rx tx $tx bytes"
 	[ "${rx:-0}" -gt "$3" ] && [ "${tx:-0}" -gt "$3" ]
 }
