@@ -14,16 +14,17 @@
       it until killed.  Its oom_score_adj is 1000: if the kernel must
       kill, it kills this.
 
-  batches DEV --messages N --peers K [--prefix 10.201] [--mixed] [--failslab DIR]
+  batches DEV --messages N --peers K [--prefix 10.201] [--mixed [--touch T]]
+          [--failslab DIR]
       Adds peers to DEV in N WG_CMD_SET_DEVICE requests of K new peers
       each (raw generic netlink, so a request is exactly one message),
       and after each one checks with wg(8) that either all K of its peers
       are configured (and the request was accepted) or none is (and it
       was rejected), and that no other peer appeared or went.  --mixed
-      requests also change what earlier requests added: a new fwmark, new
-      endpoints, preshared keys and allowed IPs (replacing the old) for up
-      to 20 peers, removal of up to 10, and one peer removed and added
-      again in the same request; after each, the device's whole
+      requests also change up to T (31) peers earlier requests added and
+      the fwmark: two thirds of them get new endpoints, preshared keys and
+      allowed IPs (replacing the old), the rest are removed, but one that
+      is removed and added again in the same request; after each, the device's whole
       configuration (wg show dump) must be exactly the old one (rejected)
       or the old one with every change made (accepted).  With
       --failslab (the failslab debugfs directory, set up by the caller
@@ -172,8 +173,11 @@ def cmd_batches(args):
             fwmark = rng.randrange(1, 1 << 32)
             attrs += G.u32(G.WGDEVICE_A_FWMARK, fwmark)
             after["fwmark"] = "0x%x" % fwmark
-            touched = rng.sample(mine_live, min(31, len(mine_live)))
-            for k in touched[:20]:
+            touched = rng.sample(mine_live, min(args.touch, len(mine_live)))
+            # The last one is removed and added back; of the others, two
+            # thirds are updated and the rest removed.
+            n_upd = (len(touched) - 1) * 2 // 3 if touched else 0
+            for k in touched[:n_upd]:
                 ip, (host, port), psk = next_ip(), endpoint(), os.urandom(32)
                 items.append(G.peer(k, G.u32(G.WGPEER_A_FLAGS, G.WGPEER_F_REPLACE_ALLOWEDIPS),
                                     G.nla(G.WGPEER_A_PRESHARED_KEY, psk),
@@ -183,10 +187,10 @@ def cmd_batches(args):
                 after["peers"][b64(k)] = (b64(psk), "%s:%d" % (host, port),
                                           frozenset({socket.inet_ntoa(ip) + "/32"}),
                                           after["peers"][b64(k)][3])
-            for k in touched[20:30]:
+            for k in touched[n_upd:-1]:
                 items.append(G.peer(k, G.u32(G.WGPEER_A_FLAGS, G.WGPEER_F_REMOVE_ME)))
                 del after["peers"][b64(k)]
-            for k in touched[30:]:
+            for k in touched[-1:]:
                 # Removed and added again: back with only what it is given now.
                 ip, (host, port) = next_ip(), endpoint()
                 items.append(G.peer(k, G.u32(G.WGPEER_A_FLAGS, G.WGPEER_F_REMOVE_ME)))
@@ -276,6 +280,7 @@ def main():
     p.add_argument("--peers", type=int, default=200)
     p.add_argument("--prefix", default="10.201")
     p.add_argument("--mixed", action="store_true")
+    p.add_argument("--touch", type=int, default=31)
     p.add_argument("--failslab")
     args = ap.parse_args()
     return {"kmsg": cmd_kmsg, "hog": cmd_hog, "batches": cmd_batches}[args.cmd](args)

@@ -349,7 +349,10 @@ fails_with() {
 # FILE, the replies; ping_summary FILE, the lines worth showing.
 loss() { sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$1" | tail -n 1; }
 received() { sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1" | tail -n 1; }
-ping_summary() { grep -a -E 'transmitted|rtt|error|unreachable' "$1" | tr -d '.\b' | head -n 3; }
+# (A flood ping's dots and backspaces may run into its summary lines.)
+ping_summary() {
+	grep -a -E 'transmitted|rtt|error|unreachable' "$1" | sed -e $'s/^[.\b]*//' | head -n 3
+}
 
 # loss_at_most FILE MAX: the ping run in FILE lost at most MAX percent.
 loss_at_most() {

@@ -122,8 +122,14 @@ tap_check "$ROLE: the bare link to the other VM works" \
 if [ "$ROLE" = anchor ]; then
 	iperf3 -s >"$T/iperf3.log" 2>&1 &
 	# The in-tree driver initiates; wgmpsc, which has sent nothing,
-	# responds and then answers the pings through the new session.
-	ping_test "anchor: in-tree initiates, pings to wgmpsc are answered (loss <= 20%)" \
+	# responds and answers the first ping through the new session, however
+	# long a busy host makes the handshake take (pings sent meanwhile
+	# wait in the in-tree driver's queue: counting them as lost when ping
+	# stops at its count made this fail on a loaded host).  Then pings
+	# through the session.
+	tap_check "anchor: in-tree initiates, wgmpsc answers the first ping through it" \
+		timeout 120 ping -c 1 -w 90 10.91.0.2
+	ping_test "anchor: then pings to wgmpsc are answered (loss <= 20%)" \
 		20 -c 5 -i 0.5 -w 90 10.91.0.2
 	# Until wgmpsc says it is done (or gives up): it carries the traffic.
 	msg=$(timeout 600 ncat -l "192.168.91.1" "$CTL_PORT" </dev/null) || msg=
