@@ -476,6 +476,10 @@ class Fuzzer:
         return [p for t, p in dev.data if 0.5 < now - t < max_age and
                 struct.unpack_from("<I", p, 4)[0] in live and p not in dev.unsure]
 
+    def has_stale(self):
+        now = time.monotonic()
+        return any(now - d.last_seen[i] > 10 for d in self.devs for i in d.samples)
+
     def refresh(self):
         """Per phase: what the packets of the phase are built from."""
         self.fresh = {d.name: self.fresh_data(d) for d in self.devs}
@@ -716,7 +720,11 @@ class Fuzzer:
         for d in self.devs:
             d.hs.clear()
         deadline = time.monotonic() + args.warmup
-        while time.monotonic() < deadline or not all(d.data for d in self.devs):
+        # Also until the session that ended has been silent long enough to
+        # count as stale (10 s, see refresh): a short run on a fast machine
+        # otherwise had its one stale phase before there was any.
+        while (time.monotonic() < deadline or not all(d.data for d in self.devs)
+               or not self.has_stale()):
             self.absorb()
             if time.monotonic() > deadline + 60:
                 break
