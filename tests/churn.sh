@@ -354,6 +354,8 @@ block_pressure() {
 	out=$(tail -n 1 "$T/failslab.out")
 	tap_check "failslab: some requests failed with ENOMEM" \
 		python3 -c 'import json,sys; sys.exit(not json.loads(sys.argv[1])["rejected"].get("ENOMEM"))' "$out"
+	tap_check "failslab: requests changing earlier peers were both applied and refused" \
+		python3 -c 'import json,sys; s = json.loads(sys.argv[1]); sys.exit(not (s.get("mixed_applied") and s.get("mixed_refused")))' "$out"
 	tap_check "failslab: afterwards ping wg1 -> wg2 works" ping_ok ch-a 10.0.0.2
 	peers_conf "$T/late2.conf" 500 300000
 	tap_check "failslab: and 500 more peers can be added" nsx ch-b wg addconf wg2 "$T/late2.conf"

@@ -154,6 +154,7 @@ def cmd_batches(args):
             pass
         os.write(fd, b"%d" % value)
 
+    scale = 8.0
     if args.failslab:
         fs_interval = os.open(os.path.join(args.failslab, "interval"), os.O_WRONLY)
         fs_times = os.open(os.path.join(args.failslab, "times"), os.O_WRONLY)
@@ -200,12 +201,18 @@ def cmd_batches(args):
                 after["peers"][b64(k)] = ("(none)", "%s:%d" % (host, port),
                                           frozenset({socket.inet_ntoa(ip) + "/32"}), "off")
         msg = G.ifname(args.dev) + attrs + G.peers(*items)
-        if args.failslab:
+        # The first request runs without a failure, so that the later
+        # ones have earlier peers to change.
+        inject = args.failslab and m > 0
+        if inject:
             # probability 100: the one failure is at the interval-th
             # allocation the filter lets through (or never: accepted).
             # The files are open already, so that switching the failure
-            # off again allocates nothing that could fail.
-            poke(fs_interval, rng.randrange(1, 4 * len(items)))
+            # off again allocates nothing that could fail.  How many
+            # allocations a request makes is not known here: the range
+            # of intervals follows the outcomes (wider after a refusal,
+            # narrower after success), so that both keep coming.
+            poke(fs_interval, rng.randrange(1, int(scale * len(items)) + 2))
             poke(fs_times, 1)
             poke(make_it_fail, 1)
         local = False
@@ -216,7 +223,7 @@ def cmd_batches(args):
             # the request ran is unknown, but it ran whole or not at all.
             err, text, local = e.errno or errno.EIO, "local: %s" % e, True
         finally:
-            if args.failslab:
+            if inject:
                 poke(make_it_fail, 0)
                 poke(fs_times, 0)
         if local:
@@ -228,6 +235,12 @@ def cmd_batches(args):
         mine = {b64(k) for k in keys}
         present = len(mine & now)
         applied = conf == after
+        if inject:
+            scale = max(1.0, scale / 1.5) if applied else min(64.0, scale * 1.5)
+        if args.mixed and len(items) > len(keys):
+            kind = "mixed_applied" if applied else "mixed_refused" if conf == before else None
+            if kind:
+                stats[kind] = stats.get(kind, 0) + 1
         if local:
             stats["local_errors"] = stats.get("local_errors", 0) + 1
             if not applied and conf != before:
