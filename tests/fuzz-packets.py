@@ -477,8 +477,11 @@ class Fuzzer:
                 struct.unpack_from("<I", p, 4)[0] in live and p not in dev.unsure]
 
     def has_stale(self):
+        """Whether some device holds captured data of a session silent for
+        the 10 s after which refresh() counts its packets as stale."""
         now = time.monotonic()
-        return any(now - d.last_seen[i] > 10 for d in self.devs for i in d.samples)
+        return any(now - d.last_seen[i] > 10 and any(p not in d.unsure for p in ps)
+                   for d in self.devs for i, ps in d.samples.items())
 
     def refresh(self):
         """Per phase: what the packets of the phase are built from."""
