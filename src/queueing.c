@@ -403,6 +403,20 @@ void wg_crypt_worker_drain(struct wg_crypt_worker *worker,
 	} while (skb);
 }
 
+/*
+ * Racing callers may pick the same CPU, or skip one: it is a spread, not
+ * a schedule, and needs no lock.
+ */
+int wg_cpu_next_online(int *last)
+{
+	int cpu = cpumask_next(READ_ONCE(*last), cpu_online_mask);
+
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	WRITE_ONCE(*last, cpu);
+	return cpu;
+}
+
 bool wg_crypt_dispatch(struct wg_device *wg,
 		       struct wg_crypt_worker __percpu *workers,
 		       struct sk_buff *skb)
@@ -411,10 +425,7 @@ bool wg_crypt_dispatch(struct wg_device *wg,
 	int cpu;
 
 	/* Round robin over the online CPUs: the parallelism is the point. */
-	cpu = cpumask_next(READ_ONCE(wg->crypt_cpu), cpu_online_mask);
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	WRITE_ONCE(wg->crypt_cpu, cpu);
+	cpu = wg_cpu_next_online(&wg->crypt_cpu);
 	worker = per_cpu_ptr(workers, cpu);
 	if (unlikely(ptr_ring_produce_bh(&worker->ring, skb)))
 		return false;

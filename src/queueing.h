@@ -95,6 +95,18 @@ bool __must_check wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q,
 					  struct sk_buff *skb, unsigned int n,
 					  unsigned int bound);
 
+/*
+ * Any context: whether a bounded queue holds packets not yet credited
+ * back.  A snapshot, stale as soon as it is taken: for choices that are
+ * right either way, like sending a keepalive or not.
+ */
+static inline bool wg_mpsc_charged(struct wg_mpsc_queue *q)
+{
+	u32 consumed = smp_load_acquire(&q->consumed);
+
+	return (u32)atomic_read(&q->enqueued) != consumed;
+}
+
 /* Multi-producer.  wg_mpsc_enqueue_charged() for one packet. */
 static inline bool __must_check
 wg_mpsc_enqueue_bounded(struct wg_mpsc_queue *q, struct sk_buff *skb,
@@ -241,6 +253,8 @@ void wg_crypt_workers_destroy(struct wg_crypt_worker __percpu *workers);
  */
 void wg_crypt_worker_drain(struct wg_crypt_worker *worker,
 			   void (*one)(struct sk_buff *skb));
+/* Any context: the online CPU after *@last, round robin; updates *@last. */
+int wg_cpu_next_online(int *last);
 /* Hands @skb to the next CPU's worker; false when its ring is full. */
 bool wg_crypt_dispatch(struct wg_device *wg,
 		       struct wg_crypt_worker __percpu *workers,
