@@ -160,7 +160,16 @@ err_discard_peer:
  *
  * At least one of the two sees the other's store: either the caller gets
  * busy and runs, or the runner sees again and runs after the caller's
- * event (the barrier before set_bit orders that event first).  So every
+ * event (the barrier before set_bit orders that event first).  The
+ * caller's full barrier is an explicit smp_mb__after_atomic(), not the
+ * test_and_set_bit() after it: a test_and_set_bit() that fails is fully
+ * ordered on x86 and, for the generic bitops, only from Linux 6.0 on.
+ *
+ * Every stage runs with BH disabled, whoever runs it: producers are in
+ * softirq context or hold rcu_read_lock_bh(), the crypto workers run
+ * their batches with BH off, and the peer's work disables it.  The
+ * stages use per-CPU statistics and the softirq-only NAPI helpers, and a
+ * softirq on the same CPU must not find a stage of its own half run.  So every
  * request is followed by a run that begins after it, which is all the
  * MPSC queue needs of its consumer (queueing.c: a run that stops at a gap
  * is followed by another when the gap's producer asks).
@@ -202,11 +211,13 @@ void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage)
 	unsigned int budget = WG_STAGE_BUDGET;
 
 	BUILD_BUG_ON(WG_PEER_STAGE_BITS + 2 * WG_STAGE_COUNT > BITS_PER_LONG);
+	lockdep_assert_in_softirq();
 
 	/* The caller's enqueue or DONE before its request. */
 	smp_mb__before_atomic();
 	set_bit(again, &peer->control);
-	/* Fully ordered, failing or not (see the table above). */
+	/* The caller's column: again, then busy (see the table above). */
+	smp_mb__after_atomic();
 	while (!test_and_set_bit(busy, &peer->control)) {
 		clear_bit(again, &peer->control);
 		/* A request cleared here is served by the run below. */
@@ -279,6 +290,17 @@ void wg_peer_purge_packets(struct wg_peer *peer)
 		wg_peer_put(peer);	/* the list's reference */
 	}
 	spin_unlock_bh(&wg->napis[peer->napi_index].lock);
+}
+
+/*
+ * What a peer received but did not deliver, for a device going down: its
+ * UDP hook, stages, crypto workers and NAPI instance are all idle.
+ */
+void wg_peer_purge_received(struct wg_peer *peer)
+{
+	lockdep_assert_held(&peer->device->device_update_lock);
+	wg_mpsc_purge(&peer->rx_queue, true);
+	wg_ordered_list_purge(&peer->rx_ordered);
 }
 
 struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)

@@ -211,5 +211,7 @@ void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage);
 void wg_peer_kick(struct wg_peer *peer);
 /* Drops every packet the peer holds; its work and workers are idle. */
 void wg_peer_purge_packets(struct wg_peer *peer);
+/* Device going down, update lock held: drops what was received. */
+void wg_peer_purge_received(struct wg_peer *peer);
 
 #endif /* _WG_PEER_H */

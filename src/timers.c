@@ -137,6 +137,39 @@ static void (*const wg_timer_handlers[WG_TIMER_EVENTS])(struct wg_peer *) = {
 	[WG_TIMER_PERSISTENT_KEEPALIVE] = wg_expired_persistent_keepalive,
 };
 
+enum wg_timer_state { WG_TIMER_IDLE, WG_TIMER_WAITING, WG_TIMER_DUE };
+
+/*
+ * Whether @event is due at @now: if so, its bit is taken (cleared) for the
+ * caller to run it; if it waits, *@deadline is when it will be due.
+ */
+static enum wg_timer_state wg_timers_take(struct wg_timers *timers,
+					  int event, unsigned long now,
+					  unsigned long *deadline)
+{
+	if (!test_bit(event, &timers->pending))
+		return WG_TIMER_IDLE;
+	/* The bit, then the deadline armed before it (wg_timers_arm). */
+	smp_rmb();
+	*deadline = READ_ONCE(timers->deadline[event]);
+	if (time_before(now, *deadline))
+		return WG_TIMER_WAITING;
+	if (!test_and_clear_bit(event, &timers->pending))
+		return WG_TIMER_IDLE;
+	/*
+	 * An arm between the read above and the clear moved the deadline
+	 * later, and its set_bit found the bit still set: the clear took
+	 * its request.  Give it back (the clear is fully ordered, so that
+	 * arm's deadline is seen here).
+	 */
+	*deadline = READ_ONCE(timers->deadline[event]);
+	if (unlikely(time_before(now, *deadline))) {
+		set_bit(event, &timers->pending);
+		return WG_TIMER_WAITING;
+	}
+	return WG_TIMER_DUE;
+}
+
 static void wg_timers_expired(struct timer_list *timer)
 {
 	struct wg_timers *timers = from_timer(timers, timer, timer);
@@ -148,19 +181,18 @@ static void wg_timers_expired(struct timer_list *timer)
 	if (!wg_timers_active(peer))
 		return;
 	for (event = 0; event < WG_TIMER_EVENTS; ++event) {
-		if (!test_bit(event, &timers->pending))
-			continue;
-		/* The bit, then the deadline armed before it (wg_timers_arm). */
-		smp_rmb();
-		deadline = READ_ONCE(timers->deadline[event]);
-		if (time_before(now, deadline)) {
+		switch (wg_timers_take(timers, event, now, &deadline)) {
+		case WG_TIMER_IDLE:
+			break;
+		case WG_TIMER_WAITING:
 			if (!rearm || time_before(deadline, next))
 				next = deadline;
 			rearm = true;
-			continue;
-		}
-		if (test_and_clear_bit(event, &timers->pending))
+			break;
+		case WG_TIMER_DUE:
 			wg_timer_handlers[event](peer);
+			break;
+		}
 	}
 	/* Handlers arm their own follow-ups; this covers the rest. */
 	if (rearm)
@@ -175,10 +207,11 @@ void wg_timers_init(struct wg_peer *peer)
 
 void wg_timers_stop(struct wg_peer *peer)
 {
-	peer->timers.pending = 0;
+	/* Atomic, as every other access to the bits: hooks may still run. */
+	xchg(&peer->timers.pending, 0);
 	del_timer_sync(&peer->timers.timer);
 	/* A handler that was running may have set bits again. */
-	peer->timers.pending = 0;
+	xchg(&peer->timers.pending, 0);
 }
 
 /* Sending data without hearing back within the keepalive period is a hint
