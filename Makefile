@@ -42,7 +42,7 @@ define build_flavour
 	@if [ "$$(cat $(1)/.flavour 2>/dev/null)" != "$(2)" ]; then \
 		$(MAKE) -s -C $(KDIR) M=$(1) clean >/dev/null; \
 		rm -f $(1)/../selftest/*.o $(1)/../selftest/.*.cmd; fi
-	$(MAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) $(3) modules
+	$(MAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) WGMPSC_TOP=$(abspath $(1)/..) $(3) modules
 	@echo $(2) > $(1)/.flavour
 endef
 
@@ -110,7 +110,7 @@ bench: module $(DEPS_STAMP)
 	ONLY="$(ONLY)" $(TOP)/tools/bench/bench.sh
 
 sparse: $(DEPS_STAMP)
-	$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
+	$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
 	@rm -f $(TOP)/src/.flavour
 
 clean:

@@ -507,3 +507,7 @@ struct wg_peer *wg_allowedips_lookup_src(struct wg_allowedips *table,
 {
 	return lookup_skb(table, skb, false);
 }
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/allowedips.c"
+#endif

@@ -21,6 +21,7 @@
 #include "send.h"
 #include "timers.h"
 #include "socket.h"
+#include "stage.h"
 
 /* Every wireguard device in every namespace; RTNL. */
 static LIST_HEAD(wg_device_list);

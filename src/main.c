@@ -31,7 +31,7 @@ static int __init wg_selftests(void)
 		return -ENOTRECOVERABLE;
 	if (!wg_ratelimiter_selftest() || !wg_replay_selftest())
 		return -ENOTRECOVERABLE;
-	if (!wg_queueing_selftest())
+	if (!wg_mpsc_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	return 0;

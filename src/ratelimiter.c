@@ -442,3 +442,7 @@ bool wg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
 	return wg_ratelimiter_allow_at(rl_global, skb, net,
 				       ktime_get_coarse_boottime_ns());
 }
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/ratelimiter.c"
+#endif

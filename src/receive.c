@@ -25,6 +25,7 @@
 #include "receive.h"
 #include "send.h"
 #include "socket.h"
+#include "stage.h"
 #include "timers.h"
 
 enum {

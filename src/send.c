@@ -27,6 +27,7 @@
 #include "receive.h"
 #include "send.h"
 #include "socket.h"
+#include "stage.h"
 #include "timers.h"
 
 void wg_send_init_peer(struct wg_peer *peer)
@@ -73,7 +74,7 @@ static void wg_send_initiation_now(struct wg_peer *peer)
 	wg_timers_on_handshake_initiated(peer);
 }
 
-static void wg_send_control(struct wg_peer *peer)
+void wg_send_control(struct wg_peer *peer)
 {
 	if (test_and_clear_bit(WG_CONTROL_ZERO_KEYS, &peer->control)) {
 		pr_debug("%s: zeroing keys of peer %llu after %d seconds without a handshake\n",
@@ -375,24 +376,6 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 		wg_send_handshake_initiation(peer, false);
 	wg_noise_keypair_put(keypair);
 	return nodes;
-}
-
-/*
- * The peer's work: its control requests (they may sleep), then a run of
- * every stage, for a runner that ran out of budget or a kick (a new
- * session for the packets that waited, the device coming up).
- */
-void wg_send_peer_work(struct work_struct *work)
-{
-	struct wg_peer *peer = container_of(work, struct wg_peer, work);
-
-	wg_send_control(peer);
-	/* Stages run with BH disabled wherever they run (peer.c). */
-	local_bh_disable();
-	wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
-	wg_peer_run_stage(peer, WG_STAGE_TX_DISPATCH);
-	wg_peer_run_stage(peer, WG_STAGE_RX_DISPATCH);
-	local_bh_enable();
 }
 
 /* ndo_start_xmit: routes, segments and queues; never blocks. */
