@@ -60,7 +60,7 @@ struct st_ctx {
 	rcu_dereference_protected(p, lockdep_is_held(&(ctx)->lock))
 
 #define fail(fmt, ...) \
-	pr_err("wgmpsc: allowedips self-test: " fmt "\n", ##__VA_ARGS__)
+	pr_err("allowedips self-test: " fmt "\n", ##__VA_ARGS__)
 
 static const u8 family_bits[2] = { 32, 128 };
 static const u64 zero_key[2];
@@ -719,7 +719,7 @@ static bool run_random(struct st_ctx *ctx)
 			return false;
 		cond_resched();
 	}
-	pr_debug("wgmpsc: allowedips random: %u v4 and %u v6 prefixes live\n",
+	pr_debug("allowedips random: %u v4 and %u v6 prefixes live\n",
 		 ctx->nref[V4], ctx->nref[V6]);
 
 	/* Remove every peer in a random order, checking as the trie empties. */
@@ -819,12 +819,12 @@ bool wg_allowedips_selftest(void)
 	}
 	ctx_free(ctx);
 	if (ok) {
-		pr_debug("wgmpsc: allowedips self-tests took %lld us\n",
+		pr_debug("allowedips self-tests took %lld us\n",
 			 (long long)ktime_us_delta(ktime_get(), start));
-		pr_info("wgmpsc: allowedips self-tests: pass\n");
+		pr_info("allowedips self-tests: pass\n");
 		return true;
 	}
 out:
-	pr_err("wgmpsc: allowedips self-tests: fail\n");
+	pr_err("allowedips self-tests: fail\n");
 	return false;
 }

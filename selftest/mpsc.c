@@ -19,8 +19,6 @@
  * producer has a pool of them and reuses one as soon as the consumer hands
  * it back, which also checks that a dequeued skb is free of the queue.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include "mpsc.h"
 
 #include <linux/bitops.h>

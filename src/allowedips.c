@@ -17,6 +17,8 @@
  * Unlinked nodes are freed after a grace period.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "allowedips.h"
 #include "peer.h"
 

@@ -26,6 +26,8 @@
  * ours) adds no credit and does not move the entry's time back.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "ratelimiter.h"
 
 #include <linux/if_ether.h>

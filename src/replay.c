@@ -13,6 +13,8 @@
  * in the window share a bit and no bit still in use is ever recycled.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "replay.h"
 
 #include <linux/bitmap.h>
