@@ -105,7 +105,10 @@ SRC_KO=${1:-$TOP/src/wgmpsc.ko}
 if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
 	die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
 fi
-KDIR=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+# newest_headers: the headers `make` builds against (tools/lib.sh).
+# shellcheck source=tools/lib.sh
+. "$TOP/tools/lib.sh"
+KDIR=$(newest_headers)
 [ -n "$KDIR" ] || die "no Debian linux-headers (make deps)"
 
 # WORK is wiped: refuse anything that is not a directory of its own.
