@@ -177,7 +177,8 @@ COMMON_ENV=(--env "BENCH_DATA=$D" --env "BENCH_KEYS=$D/keys" --env "QBENCH_KO=$Q
 # A snapshot of vm.sh, taken now: bash reads a script as it runs it, and an
 # edit to tools/vm.sh during a long run would break a boot halfway.  It
 # sits in build/, one level below the top like tools/, so that it finds
-# the repository from its own path as vm.sh does.
+# the repository from its own path as vm.sh does.  (tools/lib.sh, which
+# vm.sh sources as it starts, is read whole then, not as a boot runs.)
 VM_COPY=$TOP/build/.bench-vm-$$.sh
 cp "$VM" "$VM_COPY" || die "cannot copy $VM"
 trap 'rm -f "$VM_COPY"' EXIT
