@@ -11,9 +11,14 @@
 # This machine's own kernel cannot load modules, so the build targets the
 # newest installed Debian linux-headers, never `uname -r`.
 
-KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
-KVER ?= $(patsubst linux-headers-%,%,$(notdir $(KDIR)))
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# The newest headers in version order (6.1.0-57 before 6.1.0-9), by the
+# rule tools/vm.sh, tools/check.sh and tools/bench/bench.sh share
+# (tools/lib.sh); evaluated once, and only when KDIR is not given.
+ifeq ($(origin KDIR),undefined)
+KDIR := $(shell . $(TOP)/tools/lib.sh && newest_headers)
+endif
+KVER ?= $(patsubst linux-headers-%,%,$(notdir $(KDIR)))
 DEBUG_TREE := $(TOP)/build/debug
 KBUILD_ARGS := CONFIG_WIREGUARD_MPSC=m
 VM := $(TOP)/tools/vm.sh
