@@ -93,9 +93,8 @@ bool __must_check wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q,
  */
 static inline bool wg_mpsc_charged(struct wg_mpsc_queue *q)
 {
-	u32 consumed = smp_load_acquire(&q->consumed);
-
-	return (u32)atomic_read(&q->enqueued) != consumed;
+	/* No ordering: any answer is a right one for a snapshot. */
+	return (u32)atomic_read(&q->enqueued) != READ_ONCE(q->consumed);
 }
 
 /* Multi-producer.  wg_mpsc_enqueue_charged() for one packet. */
