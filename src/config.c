@@ -489,6 +489,8 @@ static void wg_set_identity(struct wg_device *wg, const u8 *private_key,
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		wg_noise_handshake_invalidate(&peer->handshake);
 		wg_noise_keypairs_expire(&peer->keypairs);
+		/* The old identity's last initiation does not hold it back. */
+		wg_send_init_peer(peer);
 	}
 	up_write(&identity->lock);
 }

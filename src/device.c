@@ -10,6 +10,7 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <linux/rtnetlink.h>
+#include <net/addrconf.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
@@ -436,6 +437,34 @@ static struct pernet_operations wg_netns_ops = {
 	.pre_exit = wg_netns_pre_exit,
 };
 
+/*
+ * IPv6 gives a device coming up a link-local address.  A tunnel has no
+ * use for one: its peers are reached by allowed IPs, and what IPv6 sends
+ * to it (router solicitations, MLD reports) has no peer and would only
+ * be counted as transmit errors.  So, as on the in-tree driver, the
+ * device generates no address.  IPv6 sets a device up when it is
+ * registered, at creation and again in each namespace it moves to, with
+ * that namespace's defaults: addrconf's notifier, registered before ours,
+ * has run by the time this one does.
+ */
+static int wg_device_event(struct notifier_block *nb, unsigned long action,
+			   void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct inet6_dev *idev;
+
+	if (action != NETDEV_REGISTER || !wg_device_is_wg(dev))
+		return NOTIFY_DONE;
+	idev = IS_ENABLED(CONFIG_IPV6) ? __in6_dev_get(dev) : NULL;
+	if (idev)
+		WRITE_ONCE(idev->cnf.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block wg_device_notifier = {
+	.notifier_call = wg_device_event,
+};
+
 int wg_device_init(void)
 {
 	int ret;
@@ -443,13 +472,18 @@ int wg_device_init(void)
 	ret = register_pernet_device(&wg_netns_ops);
 	if (ret)
 		return ret;
+	ret = register_netdevice_notifier(&wg_device_notifier);
+	if (ret)
+		goto err_unregister_pernet;
 	ret = rtnl_link_register(&wg_link_ops);
 	if (ret == -EEXIST)
 		pr_err("link kind \"wireguard\" is already registered, most likely by the distribution's wireguard.ko: run 'rmmod wireguard' before loading wgmpsc\n");
 	if (ret)
-		goto err_unregister_pernet;
+		goto err_unregister_notifier;
 	return 0;
 
+err_unregister_notifier:
+	unregister_netdevice_notifier(&wg_device_notifier);
 err_unregister_pernet:
 	unregister_pernet_device(&wg_netns_ops);
 	return ret;
@@ -458,5 +492,6 @@ err_unregister_pernet:
 void wg_device_uninit(void)
 {
 	rtnl_link_unregister(&wg_link_ops);
+	unregister_netdevice_notifier(&wg_device_notifier);
 	unregister_pernet_device(&wg_netns_ops);
 }

@@ -402,9 +402,9 @@ static void wg_receive_deliver(struct wg_peer *peer,
 {
 	struct wg_device *wg = peer->device;
 	struct net_device *dev = wg->dev;
+	unsigned int len, message_len;
 	struct wg_endpoint endpoint;
 	struct wg_peer *routed;
-	unsigned int len;
 
 	if (!wg_socket_endpoint_from_skb(&endpoint, skb))
 		wg_socket_update_peer_endpoint(peer, &endpoint);
@@ -416,7 +416,8 @@ static void wg_receive_deliver(struct wg_peer *peer,
 	}
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
-	wg_receive_count(peer, skb->len + WG_MESSAGE_MINIMUM_LEN);
+	/* Counted once the inner packet is known good (below), as in-tree. */
+	message_len = skb->len + WG_MESSAGE_MINIMUM_LEN;
 	/*
 	 * An initiator whose session is about to be rejected renews it now,
 	 * leaving a keepalive period and a handshake's time to spare.
@@ -431,6 +432,7 @@ static void wg_receive_deliver(struct wg_peer *peer,
 	if (!skb->len) {
 		net_dbg_ratelimited("%s: received keepalive from peer %llu\n",
 				    dev->name, peer->internal_id);
+		wg_receive_count(peer, message_len);
 		consume_skb(skb);
 		return;
 	}
@@ -467,6 +469,7 @@ static void wg_receive_deliver(struct wg_peer *peer,
 	/* Authenticated end to end: no checksum needs checking again. */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	skb->csum_level = ~0;
+	wg_receive_count(peer, message_len);
 	napi_gro_receive(napi, skb);
 	return;
 
