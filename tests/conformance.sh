@@ -1,0 +1,338 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Conformance: outcomes that must be the same for wgmpsc and the in-tree
+# driver.  Module-agnostic: it loads whatever $WGMPSC_KO names, wgmpsc or
+# the distro's wireguard.ko (tools/check.sh runs it against both; the
+# in-tree run is "conformance-intree").  Runs inside the VM (tools/vm.sh).
+#
+# The pair every block starts from (recreated per block, so counters start
+# at zero): devices made in wgc-mid, which keeps their UDP sockets, moved
+# to wgc-a and wgc-b; the outer UDP runs over wgc-mid's loopback.
+#
+#   +- wgc-a --------------------+          +- wgc-b --------------------+
+#   | wg0 10.9.0.1/24 fd09::1/64 |          | wg0 10.9.0.2/24 fd09::2/64 |
+#   +-----|----------------------+          +----------------------|-----+
+#   +- wgc-mid ------------------------------------------------------|-+
+#   |  lo: A's UDP :20001  <-- 127.0.0.1 (or [::1]) -->  B's UDP :20002 |
+#   +-------------------------------------------------------------------+
+#
+# nested: wg1 in wgc-a and wgc-b, its outer UDP carried inside wg0 (its
+# endpoint is B's wg0 address, reachable only through wg0):
+#
+#   wgc-a wg1 10.10.0.1 --UDP to 10.9.0.2:20012--> wg0 --> lo (wgc-mid)
+#                                                  --> wg0 --> wgc-b wg1
+#
+# Message sizes (UDP payload): handshake initiation 148, response 92,
+# cookie reply 64, keepalive 32, data 16 + roundup(plaintext, 16) + 16.
+#
+# WGT_BLOCKS: the blocks to run, in order (default: all of them).
+# Output is TAP; the exit status is non-zero if any test failed.
+
+set -e
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+. "$HERE/lib.sh"
+
+T=$(mktemp -d /tmp/wgt-conformance.XXXXXX)
+MODULE_LOADED=0
+T0=$SECONDS
+exec 3>&1
+
+cleanup() {
+	set +e
+	local pid
+	if [ -f "$T/pids" ]; then
+		while read -r pid; do
+			kill "$pid" 2>/dev/null
+		done <"$T/pids"
+	fi
+	wg_cleanup_namespaces '^wgc-'
+	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- helpers -----------------------------------------------------------
+
+# Protocol message sizes, UDP payload bytes.
+INIT=148
+RESP=92
+KEEPALIVE=32
+# data LEN: a data message carrying an inner packet of LEN bytes (padded
+# to a multiple of 16; the MTU cap on padding never applies here).
+data() { echo $((16 + (($1 + 15) / 16) * 16 + 16)); }
+# Inner packet sizes of a ping with -s N: ICMP header 8, IPv4 20, IPv6 40.
+ping4() { echo $(($1 + 8 + 20)); }
+ping6() { echo $(($1 + 8 + 40)); }
+
+# pair [OUTER]: fresh wgc-mid, wgc-a, wgc-b and the two wg0 devices;
+# OUTER is 4 (default) or 6, the family of the endpoints.
+pair() {
+	local outer=${1:-4} lo=127.0.0.1 ns
+	[ "$outer" = 4 ] || lo='[::1]'
+	wg_cleanup_namespaces '^wgc-'
+	for ns in wgc-mid wgc-a wgc-b; do
+		ip netns add $ns
+		ip -n $ns link set lo up
+	done
+	ip -n wgc-mid link add wg0 type wireguard
+	ip -n wgc-mid link add wgb type wireguard
+	nsx wgc-mid wg set wg0 private-key "$T/a.key" listen-port 20001 \
+		peer "$(pub b)" endpoint "$lo:20002" allowed-ips 10.9.0.2/32,fd09::2/128
+	nsx wgc-mid wg set wgb private-key "$T/b.key" listen-port 20002 \
+		peer "$(pub a)" endpoint "$lo:20001" allowed-ips 10.9.0.1/32,fd09::1/128
+	ip -n wgc-mid link set wg0 netns wgc-a
+	ip -n wgc-mid link set wgb netns wgc-b name wg0
+	ip -n wgc-a addr add 10.9.0.1/24 dev wg0
+	ip -n wgc-a addr add fd09::1/64 dev wg0 nodad
+	ip -n wgc-b addr add 10.9.0.2/24 dev wg0
+	ip -n wgc-b addr add fd09::2/64 dev wg0 nodad
+	ip -n wgc-a link set wg0 up
+	ip -n wgc-b link set wg0 up
+}
+
+# devstats NS DEV: "rx_bytes rx_packets rx_errors rx_dropped tx_bytes
+# tx_packets tx_errors tx_dropped" of the device.
+devstats() {
+	ip -n "$1" -s -j link show dev "$2" | jq -r '.[0].stats64 |
+		"\(.rx.bytes) \(.rx.packets) \(.rx.errors) \(.rx.dropped) \(.tx.bytes) \(.tx.packets) \(.tx.errors) \(.tx.dropped)"'
+}
+# peerxfer NS DEV: "rx tx" transfer bytes of the device's only peer.
+peerxfer() {
+	nsx "$1" wg show "$2" dump | awk 'NR == 2 { print $6, $7 }'
+}
+
+# ping_file NAME NS ARGS...: runs ping, output in $T/NAME.out.
+ping_file() {
+	local name=$1 ns=$2
+	shift 2
+	ns_timeout 150 "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
+}
+# ping_test NAME NS MAXLOSS PING-ARGS...: TAP on the loss of one ping run.
+ping_test() {
+	local name=$1 ns=$2 max=$3
+	shift 3
+	ping_file ping "$ns" "$@"
+	tap_check "$name" loss_at_most "$T/ping.out" "$max"
+}
+
+# --- blocks --------------------------------------------------------------
+
+# snap NAME: both sides' device counters and peer transfer, at once, in
+# $T/NAME.{a,b}.{dev,peer}.
+snap() {
+	devstats wgc-a wg0 >"$T/$1.a.dev"
+	peerxfer wgc-a wg0 >"$T/$1.a.peer"
+	devstats wgc-b wg0 >"$T/$1.b.dev"
+	peerxfer wgc-b wg0 >"$T/$1.b.peer"
+	echo "# $1: A dev [$(cat "$T/$1.a.dev")] peer [$(cat "$T/$1.a.peer")]," \
+		"B dev [$(cat "$T/$1.b.dev")] peer [$(cat "$T/$1.b.peer")]"
+}
+# field FILE N: the Nth word of FILE.
+field() { awk -v n="$2" '{ print $n }' "$1"; }
+
+# dev_equals_peer SNAP SIDE: the device's rx/tx bytes equal its peer's
+# rx/tx transfer.
+dev_equals_peer() {
+	local d="$T/$1.$2.dev" p="$T/$1.$2.peer"
+	eq "$(field "$d" 1) $(field "$d" 5)" "$(field "$p" 1) $(field "$p" 2)" \
+		"device rx/tx bytes vs peer rx/tx"
+}
+
+# expect_counts LABEL SNAP A_RXB A_RXP A_TXB A_TXP: exact counters of
+# snapshot SNAP; B's are A's mirrored (one peer each, nothing lost).
+# Device errors and drops stay 0.
+expect_counts() {
+	local l=$1 s=$2 arb=$3 arp=$4 atb=$5 atp=$6
+	tap_check "$l: A's peer transfer rx $arb tx $atb" \
+		eq "$(cat "$T/$s.a.peer")" "$arb $atb" "A peer rx tx"
+	tap_check "$l: B's peer transfer rx $atb tx $arb" \
+		eq "$(cat "$T/$s.b.peer")" "$atb $arb" "B peer rx tx"
+	tap_check "$l: A's device rx $arb bytes/$arp packets, tx $atb/$atp, no errors or drops" \
+		eq "$(cat "$T/$s.a.dev")" "$arb $arp 0 0 $atb $atp 0 0" "A dev"
+	tap_check "$l: B's device rx $atb bytes/$atp packets, tx $arb/$arp, no errors or drops" \
+		eq "$(cat "$T/$s.b.dev")" "$atb $atp 0 0 $arb $arp 0 0" "B dev"
+	tap_check "$l: device bytes == peer bytes on A" dev_equals_peer "$s" a
+	tap_check "$l: device bytes == peer bytes on B" dev_equals_peer "$s" b
+}
+
+# Counters, exact.  The rule (the in-tree driver's): per-peer transfer
+# and device rx/tx bytes both count the UDP payload of every WireGuard
+# message, handshake messages included, and device packets count those
+# messages.  B's first ping is queued, starts the handshake (B sends an
+# initiation, A a response) and goes out as soon as B has the session,
+# with no keepalive; the responder A sends nothing before B's first data.
+# So after N pings B -> A of inner size L, all answered:
+#   A rx = B tx = INIT + N * data(L)   bytes,  1 + N packets
+#   A tx = B rx = RESP + N * data(L)   bytes,  1 + N packets
+# Nothing else may be sent before the passive keepalive (10 s after B's
+# last receive), so every snapshot follows its pings at once.
+block_counters() {
+	local d4 d4k d6 arb atb n=10
+	pair 4
+	d4=$(data "$(ping4 56)")
+	ping_file c10 wgc-b -c $n -i 0.2 -W 5 -s 56 10.9.0.1
+	snap c10
+	tap_check "counters: $n pings B -> A (-s 56), all answered" loss_at_most "$T/c10.out" 0
+	arb=$((INIT + n * d4))
+	atb=$((RESP + n * d4))
+	expect_counts "counters: after $n pings, $d4-byte data messages" c10 \
+		$arb $((1 + n)) $atb $((1 + n))
+
+	# One 1000-byte ping (a 1028-byte IPv4 packet) each way adds one
+	# data message of 16 + 1040 + 16 bytes.
+	d4k=$(data "$(ping4 1000)")
+	ping_file c1k wgc-b -c 1 -W 5 -s 1000 10.9.0.1
+	snap c1k
+	tap_check "counters: a 1000-byte ping B -> A answered" loss_at_most "$T/c1k.out" 0
+	arb=$((arb + d4k))
+	atb=$((atb + d4k))
+	expect_counts "counters: + one $d4k-byte data message each way" c1k \
+		$arb $((2 + n)) $atb $((2 + n))
+
+	# Three IPv6 pings (104-byte packets) add 3 messages of 144 bytes.
+	d6=$(data "$(ping6 56)")
+	ping_file c6 wgc-b -c 3 -i 0.2 -W 5 -s 56 fd09::1
+	snap c6
+	tap_check "counters: 3 IPv6 pings B -> A answered" loss_at_most "$T/c6.out" 0
+	arb=$((arb + 3 * d6))
+	atb=$((atb + 3 * d6))
+	expect_counts "counters: + three $d6-byte IPv6 data messages each way" c6 \
+		$arb $((5 + n)) $atb $((5 + n))
+}
+
+# A private key change with a session up: B first swaps A's peer entry
+# for A's new public key, then A takes its new private key; A's very next
+# packet must get through (the in-tree driver passes in this order), so
+# the key change must drop A's sessions made under the old identity and
+# start a handshake under the new one.  Counted in bytes: A's peer entry
+# (kept) has both sessions' messages, B's new entry only the new one's,
+# B's device both.
+block_privkey() {
+	local d4 old_a_rx old_a_tx new_rx new_tx
+	pair 4
+	d4=$(data "$(ping4 56)")
+	ping_test "privkey: session up, A -> B" wgc-a 0 -c 2 -i 0.2 -W 5 10.9.0.2
+	nsx wgc-b wg set wg0 peer "$(pub a)" remove
+	nsx wgc-b wg set wg0 peer "$(pub an)" endpoint 127.0.0.1:20001 \
+		allowed-ips 10.9.0.1/32,fd09::1/128
+	nsx wgc-a wg set wg0 private-key "$T/an.key"
+	ping_file pk wgc-a -c 1 -W 1 10.9.0.2
+	tap_check "privkey: right after A's key change, ping -c 1 -W 1 A -> B is answered" \
+		loss_at_most "$T/pk.out" 0
+	tap_check "privkey: A's public key is now the new one" \
+		eq "$(nsx wgc-a wg show wg0 public-key)" "$(pub an)" "A public key"
+	tap_check "privkey: B's entry for A's new key has had a handshake" \
+		test "$(in_ns wgc-b wg show wg0 latest-handshakes | awk '{ print $2 }')" -gt 0
+	ping_test "privkey: and B -> A works" wgc-b 0 -c 2 -i 0.2 -W 5 10.9.0.1
+	snap pk
+	# Old session: INIT + 2 data / RESP + 2 data; new one (A initiates
+	# again): INIT + 1 + 2 data / RESP + 1 + 2 data.
+	old_a_tx=$((INIT + 2 * d4))
+	old_a_rx=$((RESP + 2 * d4))
+	new_tx=$((INIT + 3 * d4))
+	new_rx=$((RESP + 3 * d4))
+	tap_check "privkey: A's peer transfer rx $((old_a_rx + new_rx)) tx $((old_a_tx + new_tx)) (both sessions, a new initiation)" \
+		eq "$(cat "$T/pk.a.peer")" "$((old_a_rx + new_rx)) $((old_a_tx + new_tx))" "A peer rx tx"
+	tap_check "privkey: B's new peer entry rx $new_tx tx $new_rx (the new session only)" \
+		eq "$(cat "$T/pk.b.peer")" "$new_tx $new_rx" "B peer rx tx"
+	tap_check "privkey: B's device rx $((old_a_tx + new_tx))/7 tx $((old_a_rx + new_rx))/7 (both)" \
+		eq "$(cat "$T/pk.b.dev")" "$((old_a_tx + new_tx)) 7 0 0 $((old_a_rx + new_rx)) 7 0 0" "B dev"
+	tap_check "privkey: device bytes == peer bytes on A" dev_equals_peer pk a
+}
+
+# first_reply_after FILE T: seconds from T to the first reply in a
+# `ping -D` output FILE, or nothing.
+first_reply_after() {
+	awk -v t="$2" -F'[][]' '/bytes from/ && $2 > t { printf "%.2f\n", $2 - t; exit }' "$1"
+}
+# replied_within FILE T SECS: a reply came at most SECS after T.
+replied_within() {
+	local d
+	d=$(first_reply_after "$1" "$2")
+	[ -n "$d" ] && awk -v d="$d" -v m="$3" 'BEGIN { exit !(d <= m) }' && return 0
+	echo "first reply after up: ${d:-none}, wanted within $3 s"
+	ping_summary "$1"
+	return 1
+}
+
+# A device goes down and up while both sides ping: after up, the side
+# that went down replies and gets replies again at once (its next packet
+# starts a fresh handshake: its latest handshake is no older than the
+# up; the one before was 3 s earlier), and every side's device bytes
+# still equal its peer's transfer.
+block_downup() {
+	local tup hs
+	pair 4
+	ping_test "downup: session up, A -> B" wgc-a 0 -c 1 -W 5 10.9.0.2
+	bg dflood 30 wgc-a ping -D -i 0.05 -W 1 -w 10 10.9.0.2
+	bg dback 30 wgc-b ping -D -i 0.2 -W 1 -w 10 10.9.0.1
+	sleep 2
+	ip -n wgc-a link set wg0 down
+	sleep 1
+	ip -n wgc-a link set wg0 up
+	tup=$(date +%s.%N)
+	hs=$(in_ns wgc-a wg show wg0 latest-handshakes | awk '{ print $2 }')
+	bg_wait dflood
+	bg_wait dback
+	tap_check "downup: A (down, then up) gets a reply from B within 2 s of up" \
+		replied_within "$T/dflood.out" "$tup" 2
+	tap_check "downup: B gets a reply from A within 2 s of A's up" \
+		replied_within "$T/dback.out" "$tup" 2
+	hs=$(in_ns wgc-a wg show wg0 latest-handshakes | awk '{ print $2 }')
+	tap_check "downup: A had a fresh handshake after up" test "$hs" -ge "${tup%.*}"
+	snap du
+	tap_check "downup: device bytes == peer bytes on A" dev_equals_peer du a
+	tap_check "downup: device bytes == peer bytes on B" dev_equals_peer du b
+	tap_check "downup: no device errors on A or B" \
+		eq "$(field "$T/du.a.dev" 3) $(field "$T/du.a.dev" 7) $(field "$T/du.b.dev" 3) $(field "$T/du.b.dev" 7)" \
+		"0 0 0 0" "rx_errors tx_errors, A then B"
+	ping_test "downup: afterwards, B -> A" wgc-b 0 -c 2 -i 0.2 -W 5 10.9.0.1
+}
+
+# minus SNAP1 SNAP2 SIDE KIND: SNAP2's counters minus SNAP1's.
+minus() {
+	paste -d' ' "$T/$1.$3.$4" "$T/$2.$3.$4" |
+		awk '{ n = NF / 2; s = ""; for (i = 1; i <= n; i++) s = s (i > 1 ? " " : "") $(i + n) - $i; print s }'
+}
+
+# A packet from B whose inner source is outside the allowed IPs A has for
+# B: A authenticates it and drops it.  What it counts (the in-tree
+# driver's rule): one device rx_error per packet, and neither device
+# rx_bytes/rx_packets nor the peer's rx transfer; B counts them as sent.
+block_mismatch() {
+	local d4 n=3
+	pair 4
+	d4=$(data "$(ping4 56)")
+	ping_test "mismatch: session up, B -> A" wgc-b 0 -c 1 -W 5 10.9.0.1
+	ip -n wgc-b addr add 10.9.1.2/32 dev wg0
+	snap mm0
+	ping_file mm wgc-b -c $n -i 0.2 -W 1 -I 10.9.1.2 10.9.0.1
+	snap mm1
+	tap_check "mismatch: pings from B's 10.9.1.2 (not in A's allowed IPs for B) get no reply" \
+		eq "$(received "$T/mm.out")" 0 "replies"
+	tap_check "mismatch: A's device: rx_errors +$n, rx bytes/packets and everything else +0" \
+		eq "$(minus mm0 mm1 a dev)" "0 0 $n 0 0 0 0 0" "A dev delta"
+	tap_check "mismatch: A's peer transfer +0" eq "$(minus mm0 mm1 a peer)" "0 0" "A peer delta"
+	tap_check "mismatch: B's device sent $n data messages: tx +$((n * d4)) bytes, +$n packets" \
+		eq "$(minus mm0 mm1 b dev)" "0 0 0 0 $((n * d4)) $n 0 0" "B dev delta"
+	tap_check "mismatch: B's peer transfer tx +$((n * d4))" \
+		eq "$(minus mm0 mm1 b peer)" "0 $((n * d4))" "B peer delta"
+}
+
+# --- main --------------------------------------------------------------
+
+umask 077
+wg_test_start
+for k in a b an c d; do
+	keypair $k
+done
+
+for b in ${WGT_BLOCKS:-counters privkey downup mismatch}; do
+	run_block "block_$b"
+done
+
+echo "# total: $((SECONDS - T0)) s"
+tap_done
