@@ -167,35 +167,37 @@ expect_counts() {
 # So after N pings B -> A of inner size L, all answered:
 #   A rx = B tx = INIT + N * data(L)   bytes,  1 + N packets
 #   A tx = B rx = RESP + N * data(L)   bytes,  1 + N packets
+# and each later ping adds data(its size) and 1 packet each way.
 # Nothing else may be sent before the passive keepalive (10 s after B's
-# last receive), so every snapshot follows its pings at once.
+# last receive without sending): so the pings and snapshots run back to
+# back, and the assertions only after the last one.
 block_counters() {
 	local d4 d4k d6 arb atb n=10
 	pair 4
-	d4=$(data "$(ping4 56)")
 	ping_file c10 wgc-b -c $n -i 0.2 -W 5 -s 56 10.9.0.1
 	snap c10
+	# One 1000-byte ping (a 1028-byte IPv4 packet) each way.
+	ping_file c1k wgc-b -c 1 -W 5 -s 1000 10.9.0.1
+	snap c1k
+	# Three IPv6 pings (104-byte packets).
+	ping_file c6 wgc-b -c 3 -i 0.2 -W 5 -s 56 fd09::1
+	snap c6
+
+	d4=$(data "$(ping4 56)")
 	tap_check "counters: $n pings B -> A (-s 56), all answered" loss_at_most "$T/c10.out" 0
 	arb=$((INIT + n * d4))
 	atb=$((RESP + n * d4))
 	expect_counts "counters: after $n pings, $d4-byte data messages" c10 \
 		$arb $((1 + n)) $atb $((1 + n))
 
-	# One 1000-byte ping (a 1028-byte IPv4 packet) each way adds one
-	# data message of 16 + 1040 + 16 bytes.
 	d4k=$(data "$(ping4 1000)")
-	ping_file c1k wgc-b -c 1 -W 5 -s 1000 10.9.0.1
-	snap c1k
 	tap_check "counters: a 1000-byte ping B -> A answered" loss_at_most "$T/c1k.out" 0
 	arb=$((arb + d4k))
 	atb=$((atb + d4k))
 	expect_counts "counters: + one $d4k-byte data message each way" c1k \
 		$arb $((2 + n)) $atb $((2 + n))
 
-	# Three IPv6 pings (104-byte packets) add 3 messages of 144 bytes.
 	d6=$(data "$(ping6 56)")
-	ping_file c6 wgc-b -c 3 -i 0.2 -W 5 -s 56 fd09::1
-	snap c6
 	tap_check "counters: 3 IPv6 pings B -> A answered" loss_at_most "$T/c6.out" 0
 	arb=$((arb + 3 * d6))
 	atb=$((atb + 3 * d6))
@@ -267,14 +269,14 @@ block_downup() {
 	local tup hs
 	pair 4
 	ping_test "downup: session up, A -> B" wgc-a 0 -c 1 -W 5 10.9.0.2
-	bg dflood 30 wgc-a ping -D -i 0.05 -W 1 -w 10 10.9.0.2
-	bg dback 30 wgc-b ping -D -i 0.2 -W 1 -w 10 10.9.0.1
+	bg dflood 30 wgc-a ping -D -i 0.05 -W 1 -w 7 10.9.0.2
+	bg dback 30 wgc-b ping -D -i 0.2 -W 1 -w 7 10.9.0.1
 	sleep 2
 	ip -n wgc-a link set wg0 down
 	sleep 1
-	ip -n wgc-a link set wg0 up
+	# (Taken before the up: a handshake may complete before date(1) runs.)
 	tup=$(date +%s.%N)
-	hs=$(in_ns wgc-a wg show wg0 latest-handshakes | awk '{ print $2 }')
+	ip -n wgc-a link set wg0 up
 	bg_wait dflood
 	bg_wait dback
 	tap_check "downup: A (down, then up) gets a reply from B within 2 s of up" \
@@ -282,7 +284,8 @@ block_downup() {
 	tap_check "downup: B gets a reply from A within 2 s of A's up" \
 		replied_within "$T/dback.out" "$tup" 2
 	hs=$(in_ns wgc-a wg show wg0 latest-handshakes | awk '{ print $2 }')
-	tap_check "downup: A had a fresh handshake after up" test "$hs" -ge "${tup%.*}"
+	tap_check "downup: A had a fresh handshake after up (latest $hs, up at ${tup%.*})" \
+		test "$hs" -ge "${tup%.*}"
 	snap du
 	tap_check "downup: device bytes == peer bytes on A" dev_equals_peer du a
 	tap_check "downup: device bytes == peer bytes on B" dev_equals_peer du b
@@ -322,6 +325,90 @@ block_mismatch() {
 		eq "$(minus mm0 mm1 b peer)" "0 $((n * d4))" "B peer delta"
 }
 
+tcp_listening() { [ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ]; }
+
+# tcp_copy NAME SERVER_NS CLIENT_NS ADDR PORT: sends $T/tcp.data from
+# CLIENT_NS to an ncat in SERVER_NS over TCP; the bytes that arrive are in
+# $T/NAME.recv.
+tcp_copy() {
+	local name=$1 sns=$2 cns=$3 addr=$4 port=$5 pid
+	ns_argv 120 "$sns" ncat -l -p "$port" --recv-only
+	"${NS_ARGV[@]}" >"$T/$name.recv" 2>"$T/$name.err" &
+	pid=$!
+	echo $pid >>"$T/pids"
+	wait_until 20 tcp_listening "$sns" "$port"
+	ns_timeout 120 "$cns" ncat --send-only "$addr" "$port" <"$T/tcp.data" 2>>"$T/$name.err" || true
+	wait "$pid" || true
+}
+same_bytes() {
+	cmp "$1" "$2" && return 0
+	echo "sent $(stat -c %s "$1") bytes, received $(stat -c %s "$2")"
+	return 1
+}
+
+# nested_wg1 INNER: wg1 in wgc-a and wgc-b (sockets where they are),
+# endpoints B's/A's wg0 address of family INNER, so that wg1's UDP can
+# only go through wg0.
+nested_wg1() {
+	local ea=10.9.0.1 eb=10.9.0.2
+	[ "$1" = 4 ] || { ea='[fd09::1]'; eb='[fd09::2]'; }
+	ip -n wgc-a link del wg1 2>/dev/null || true
+	ip -n wgc-b link del wg1 2>/dev/null || true
+	ip -n wgc-a link add wg1 type wireguard
+	ip -n wgc-b link add wg1 type wireguard
+	nsx wgc-a wg set wg1 private-key "$T/c.key" listen-port 20011 \
+		peer "$(pub d)" endpoint "$eb:20012" allowed-ips 10.10.0.2/32,fd10::2/128
+	nsx wgc-b wg set wg1 private-key "$T/d.key" listen-port 20012 \
+		peer "$(pub c)" endpoint "$ea:20011" allowed-ips 10.10.0.1/32,fd10::1/128
+	ip -n wgc-a addr add 10.10.0.1/24 dev wg1
+	ip -n wgc-a addr add fd10::1/64 dev wg1 nodad
+	ip -n wgc-b addr add 10.10.0.2/24 dev wg1
+	ip -n wgc-b addr add fd10::2/64 dev wg1 nodad
+	ip -n wgc-a link set wg1 up
+	ip -n wgc-b link set wg1 up
+}
+
+# nested_case LABEL MTU: traffic B -> A through wg1 at that MTU: floods
+# of small and of the largest unfragmented pings, every one answered (no
+# -w: ping sends exactly -c and waits for the last reply), and a TCP copy
+# that arrives byte for byte.
+nested_case() {
+	local l=$1 mtu=$2 big
+	ip -n wgc-a link set wg1 mtu "$mtu"
+	ip -n wgc-b link set wg1 mtu "$mtu"
+	big=$((mtu - 28))
+	ping_test "$l: ping B -> A through wg1" wgc-b 0 -c 1 -W 10 10.10.0.1
+	ping_test "$l: flood ping, 150 x 56 bytes, 0% loss" \
+		wgc-b 0 -f -c 150 -W 5 10.10.0.1
+	ping_test "$l: flood ping, 50 x $big bytes (the MTU's largest), 0% loss" \
+		wgc-b 0 -f -c 50 -s $big -W 5 10.10.0.1
+	ping_test "$l: IPv6 inner ping, 2 x 1200 bytes" \
+		wgc-b 0 -c 2 -i 0.2 -s 1200 -W 5 fd10::1
+	tcp_copy nt wgc-a wgc-b 10.10.0.1 5201
+	tap_check "$l: TCP copy of $(stat -c %s "$T/tcp.data") bytes B -> A arrives intact" \
+		same_bytes "$T/tcp.data" "$T/nt.recv"
+}
+
+# Tunnels nested two deep: wg1's UDP runs inside wg0, for each family of
+# wg0's outer UDP and of wg1's endpoint, at MTU 1340 (wg1's messages fit
+# in wg0 unfragmented); and, with IPv6 for both, at the default 1420
+# (wg1's largest messages are fragmented inside wg0).
+block_nested() {
+	local outer inner t
+	head -c 1500000 /dev/urandom >"$T/tcp.data"
+	for outer in 4 6; do
+		pair $outer
+		for inner in 4 6; do
+			t=$SECONDS
+			nested_wg1 $inner
+			nested_case "nested: wg0 outer IPv$outer, wg1 endpoint IPv$inner, MTU 1340" 1340
+			[ $outer$inner != 66 ] ||
+				nested_case "nested: wg0 outer IPv$outer, wg1 endpoint IPv$inner, MTU 1420" 1420
+			echo "# nested IPv$outer/IPv$inner: $((SECONDS - t)) s"
+		done
+	done
+}
+
 # --- main --------------------------------------------------------------
 
 umask 077
@@ -330,7 +417,7 @@ for k in a b an c d; do
 	keypair $k
 done
 
-for b in ${WGT_BLOCKS:-counters privkey downup mismatch}; do
+for b in ${WGT_BLOCKS:-counters privkey downup mismatch nested}; do
 	run_block "block_$b"
 done
 
