@@ -93,17 +93,6 @@ pair() {
 	ip -n wgc-b link set wg0 up
 }
 
-# devstats NS DEV: "rx_bytes rx_packets rx_errors rx_dropped tx_bytes
-# tx_packets tx_errors tx_dropped" of the device.
-devstats() {
-	ip -n "$1" -s -j link show dev "$2" | jq -r '.[0].stats64 |
-		"\(.rx.bytes) \(.rx.packets) \(.rx.errors) \(.rx.dropped) \(.tx.bytes) \(.tx.packets) \(.tx.errors) \(.tx.dropped)"'
-}
-# peerxfer NS DEV: "rx tx" transfer bytes of the device's only peer.
-peerxfer() {
-	nsx "$1" wg show "$2" dump | awk 'NR == 2 { print $6, $7 }'
-}
-
 # ping_file NAME NS ARGS...: runs ping, output in $T/NAME.out.
 ping_file() {
 	local name=$1 ns=$2
@@ -120,15 +109,35 @@ ping_test() {
 
 # --- blocks --------------------------------------------------------------
 
-# snap NAME: both sides' device counters and peer transfer, at once, in
-# $T/NAME.{a,b}.{dev,peer}.
+# snap NAME: both sides' device counters and peer transfer, in
+# $T/NAME.{a,b}.dev ("rx_bytes rx_packets rx_errors rx_dropped tx_bytes
+# tx_packets tx_errors tx_dropped" of the device) and .peer ("rx tx"
+# transfer of its only peer).  Taken between pings
+# that must come less than 10 s apart (no passive keepalive), on a
+# crowded TCG host: only the four reads here, all parsing afterwards.
 snap() {
-	devstats wgc-a wg0 >"$T/$1.a.dev"
-	peerxfer wgc-a wg0 >"$T/$1.a.peer"
-	devstats wgc-b wg0 >"$T/$1.b.dev"
-	peerxfer wgc-b wg0 >"$T/$1.b.peer"
-	echo "# $1: A dev [$(cat "$T/$1.a.dev")] peer [$(cat "$T/$1.a.peer")]," \
-		"B dev [$(cat "$T/$1.b.dev")] peer [$(cat "$T/$1.b.peer")]"
+	snap_raw "$1"
+	snap_parse "$1"
+}
+snap_raw() {
+	ip -n wgc-a -s -j link show dev wg0 >"$T/$1.a.devj"
+	nsx wgc-a wg show wg0 dump >"$T/$1.a.dump"
+	ip -n wgc-b -s -j link show dev wg0 >"$T/$1.b.devj"
+	nsx wgc-b wg show wg0 dump >"$T/$1.b.dump"
+}
+snap_parse() {
+	local s
+	for s in a b; do
+		jq -r '.[0].stats64 | "\(.rx.bytes) \(.rx.packets) \(.rx.errors) \(.rx.dropped) \(.tx.bytes) \(.tx.packets) \(.tx.errors) \(.tx.dropped)"' \
+			"$T/$1.$s.devj" >"$T/$1.$s.dev"
+		awk 'NR == 2 { print $6, $7 }' "$T/$1.$s.dump" >"$T/$1.$s.peer"
+	done
+	show_snap "$1"
+}
+# show_snap NAME: the snapshot, as a TAP diagnostic.
+show_snap() {
+	echo "# $1: A dev [$(<"$T/$1.a.dev")] peer [$(<"$T/$1.a.peer")]," \
+		"B dev [$(<"$T/$1.b.dev")] peer [$(<"$T/$1.b.peer")]"
 }
 # field FILE N: the Nth word of FILE.
 field() { awk -v n="$2" '{ print $n }' "$1"; }
@@ -172,16 +181,26 @@ expect_counts() {
 # last receive without sending): so the pings and snapshots run back to
 # back, and the assertions only after the last one.
 block_counters() {
-	local d4 d4k d6 arb atb n=10
+	local d4 d4k d6 arb atb n=10 t0 t1 t2 t3
 	pair 4
 	ping_file c10 wgc-b -c $n -i 0.2 -W 5 -s 56 10.9.0.1
-	snap c10
+	t0=$EPOCHREALTIME
+	snap_raw c10
 	# One 1000-byte ping (a 1028-byte IPv4 packet) each way.
+	t1=$EPOCHREALTIME
 	ping_file c1k wgc-b -c 1 -W 5 -s 1000 10.9.0.1
-	snap c1k
+	t2=$EPOCHREALTIME
+	snap_raw c1k
 	# Three IPv6 pings (104-byte packets).
+	t3=$EPOCHREALTIME
 	ping_file c6 wgc-b -c 3 -i 0.2 -W 5 -s 56 fd09::1
-	snap c6
+	snap_raw c6
+	# (Had a gap reached 10 s, B would have sent a keepalive in it.)
+	echo "# counters: gaps between the pings $(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
+		'BEGIN { printf "%.1f s and %.1f s", b - a, d - c }')"
+	snap_parse c10
+	snap_parse c1k
+	snap_parse c6
 
 	d4=$(data "$(ping4 56)")
 	tap_check "counters: $n pings B -> A (-s 56), all answered" loss_at_most "$T/c10.out" 0
