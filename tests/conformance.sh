@@ -108,6 +108,20 @@ pair() {
 	done
 }
 
+# ping_file NAME NS ARGS...: runs ping, output in $T/NAME.out.
+ping_file() {
+	local name=$1 ns=$2
+	shift 2
+	ns_timeout 150 "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
+}
+# ping_test NAME NS MAXLOSS PING-ARGS...: TAP on the loss of one ping run.
+ping_test() {
+	local name=$1 ns=$2 max=$3
+	shift 3
+	ping_file ping "$ns" "$@"
+	tap_check "$name" loss_at_most "$T/ping.out" "$max"
+}
+
 # snap NAME: both sides' device counters and peer transfer, in
 # $T/NAME.{a,b}.dev ("rx_bytes rx_packets rx_errors rx_dropped tx_bytes
 # tx_packets tx_errors tx_dropped" of the device) and .peer ("rx tx"
@@ -165,6 +179,8 @@ expect_counts() {
 	tap_check "$l: device bytes == peer bytes on A" dev_equals_peer "$s" a
 	tap_check "$l: device bytes == peer bytes on B" dev_equals_peer "$s" b
 }
+
+# --- blocks --------------------------------------------------------------
 
 # Counters, exact.  The rule (the in-tree driver's): per-peer transfer
 # and device rx/tx bytes both count the UDP payload of every WireGuard
