@@ -11,9 +11,14 @@
 # This machine's own kernel cannot load modules, so the build targets the
 # newest installed Debian linux-headers, never `uname -r`.
 
-KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
-KVER ?= $(patsubst linux-headers-%,%,$(notdir $(KDIR)))
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# The newest headers in version order (6.1.0-57 before 6.1.0-9), by the
+# rule tools/vm.sh, tools/check.sh and tools/bench/bench.sh share
+# (tools/lib.sh); evaluated once, and only when KDIR is not given.
+ifeq ($(origin KDIR),undefined)
+KDIR := $(shell . $(TOP)/tools/lib.sh && newest_headers)
+endif
+KVER ?= $(patsubst linux-headers-%,%,$(notdir $(KDIR)))
 DEBUG_TREE := $(TOP)/build/debug
 KBUILD_ARGS := CONFIG_WIREGUARD_MPSC=m
 VM := $(TOP)/tools/vm.sh
@@ -42,7 +47,7 @@ define build_flavour
 	@if [ "$$(cat $(1)/.flavour 2>/dev/null)" != "$(2)" ]; then \
 		$(MAKE) -s -C $(KDIR) M=$(1) clean >/dev/null; \
 		rm -f $(1)/../selftest/*.o $(1)/../selftest/.*.cmd; fi
-	$(MAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) $(3) modules
+	$(MAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) WGMPSC_TOP=$(abspath $(1)/..) $(3) modules
 	@echo $(2) > $(1)/.flavour
 endef
 
@@ -110,7 +115,7 @@ bench: module $(DEPS_STAMP)
 	ONLY="$(ONLY)" $(TOP)/tools/bench/bench.sh
 
 sparse: $(DEPS_STAMP)
-	$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
+	$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
 	@rm -f $(TOP)/src/.flavour
 
 clean:

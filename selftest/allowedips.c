@@ -56,19 +56,14 @@ struct st_ctx {
 	struct wg_allowedips_node *stack[STACK_MAX];
 };
 
-#define deref_locked(ctx, p) \
+#define st_deref(ctx, p) \
 	rcu_dereference_protected(p, lockdep_is_held(&(ctx)->lock))
 
 #define fail(fmt, ...) \
-	pr_err("wgmpsc: allowedips self-test: " fmt "\n", ##__VA_ARGS__)
+	pr_err("allowedips self-test: " fmt "\n", ##__VA_ARGS__)
 
 static const u8 family_bits[2] = { 32, 128 };
 static const u64 zero_key[2];
-
-static u64 half_mask(unsigned int n)
-{
-	return n ? ~0ULL << (64 - n) : 0;
-}
 
 static void prefix_mask(u64 mask[2], unsigned int cidr)
 {
@@ -149,7 +144,7 @@ static bool check_structure(struct st_ctx *ctx)
 
 	for (fam = V4; fam <= V6; fam++) {
 		root = fam == V4 ? &ctx->table.root4 : &ctx->table.root6;
-		node = deref_locked(ctx, *root);
+		node = st_deref(ctx, *root);
 		if (!node)
 			continue;
 		if (node->parent) {
@@ -169,12 +164,12 @@ static bool check_structure(struct st_ctx *ctx)
 				     node->bits);
 				return false;
 			}
-			if (deref_locked(ctx, node->peer))
+			if (st_deref(ctx, node->peer))
 				in_trie++;
 			for (b = 0; b < 2; b++) {
-				child = deref_locked(ctx, node->child[b]);
+				child = st_deref(ctx, node->child[b]);
 				if (!child) {
-					if (!deref_locked(ctx, node->peer)) {
+					if (!st_deref(ctx, node->peer)) {
 						fail("glue /%u lacks a child",
 						     node->cidr);
 						return false;
@@ -207,14 +202,14 @@ static bool check_structure(struct st_ctx *ctx)
 			on_lists++;
 			root = want->bits == 32 ? &ctx->table.root4 :
 						  &ctx->table.root6;
-			node = deref_locked(ctx, *root);
+			node = st_deref(ctx, *root);
 			while (node && node->cidr < want->cidr) {
 				b = (want->key[node->cidr >> 6] >>
 				     (63 - (node->cidr & 63))) & 1;
-				node = deref_locked(ctx, node->child[b]);
+				node = st_deref(ctx, node->child[b]);
 			}
 			if (node != want ||
-			    deref_locked(ctx, want->peer) != ctx->peers[i]) {
+			    st_deref(ctx, want->peer) != ctx->peers[i]) {
 				fail("listed node /%u of peer %u not in trie",
 				     want->cidr, i);
 				return false;
@@ -724,7 +719,7 @@ static bool run_random(struct st_ctx *ctx)
 			return false;
 		cond_resched();
 	}
-	pr_debug("wgmpsc: allowedips random: %u v4 and %u v6 prefixes live\n",
+	pr_debug("allowedips random: %u v4 and %u v6 prefixes live\n",
 		 ctx->nref[V4], ctx->nref[V6]);
 
 	/* Remove every peer in a random order, checking as the trie empties. */
@@ -824,12 +819,12 @@ bool wg_allowedips_selftest(void)
 	}
 	ctx_free(ctx);
 	if (ok) {
-		pr_debug("wgmpsc: allowedips self-tests took %lld us\n",
+		pr_debug("allowedips self-tests took %lld us\n",
 			 (long long)ktime_us_delta(ktime_get(), start));
-		pr_info("wgmpsc: allowedips self-tests: pass\n");
+		pr_info("allowedips self-tests: pass\n");
 		return true;
 	}
 out:
-	pr_err("wgmpsc: allowedips self-tests: fail\n");
+	pr_err("allowedips self-tests: fail\n");
 	return false;
 }

@@ -14,7 +14,7 @@
 #include "fake_device.h"
 
 #define st_fail(fmt, ...) \
-	pr_err("wgmpsc: cookie self-test: " fmt "\n", ##__VA_ARGS__)
+	pr_err("cookie self-test: " fmt "\n", ##__VA_ARGS__)
 
 #define st_check(cond, fmt, ...) ({				\
 	bool __ok = (cond);					\
@@ -277,8 +277,8 @@ bool wg_cookie_selftest(void)
 	wg_fake_pair_destroy(&pair);
 
 	if (ok)
-		pr_info("wgmpsc: cookie self-tests: pass\n");
+		pr_info("cookie self-tests: pass\n");
 	else
-		pr_err("wgmpsc: cookie self-tests: fail\n");
+		pr_err("cookie self-tests: fail\n");
 	return ok;
 }

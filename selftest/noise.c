@@ -23,7 +23,7 @@
 #include "noise_vectors.h"
 
 #define st_fail(fmt, ...) \
-	pr_err("wgmpsc: noise self-test: " fmt "\n", ##__VA_ARGS__)
+	pr_err("noise self-test: " fmt "\n", ##__VA_ARGS__)
 
 #define st_check(cond, fmt, ...) ({				\
 	bool __ok = (cond);					\
@@ -449,8 +449,8 @@ bool wg_noise_selftest(void)
 	ok &= test_replay_flood_unknown();
 
 	if (ok)
-		pr_info("wgmpsc: noise self-tests: pass\n");
+		pr_info("noise self-tests: pass\n");
 	else
-		pr_err("wgmpsc: noise self-tests: fail\n");
+		pr_err("noise self-tests: fail\n");
 	return ok;
 }

@@ -19,7 +19,7 @@
 #include <net/net_namespace.h>
 
 #define fail(fmt, ...) \
-	pr_err("wgmpsc: ratelimiter self-test: " fmt "\n", ##__VA_ARGS__)
+	pr_err("ratelimiter self-test: " fmt "\n", ##__VA_ARGS__)
 
 enum {
 	ST_BUCKETS = 16,
@@ -312,11 +312,11 @@ bool wg_ratelimiter_selftest(void)
 	kfree_skb(ctx.skb4);
 	kfree_skb(ctx.skb6);
 	if (ok) {
-		pr_debug("wgmpsc: ratelimiter self-tests took %lld us\n",
+		pr_debug("ratelimiter self-tests took %lld us\n",
 			 (long long)ktime_us_delta(ktime_get(), start));
-		pr_info("wgmpsc: ratelimiter self-tests: pass\n");
+		pr_info("ratelimiter self-tests: pass\n");
 		return true;
 	}
-	pr_err("wgmpsc: ratelimiter self-tests: fail\n");
+	pr_err("ratelimiter self-tests: fail\n");
 	return false;
 }

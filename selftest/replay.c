@@ -20,7 +20,7 @@
 #include <linux/slab.h>
 
 #define fail(fmt, ...) \
-	pr_err("wgmpsc: replay self-test: " fmt "\n", ##__VA_ARGS__)
+	pr_err("replay self-test: " fmt "\n", ##__VA_ARGS__)
 
 #define WIN	((u64)WG_REPLAY_WINDOW)
 #define RING	((u64)WG_REPLAY_BITMAP_BITS)
@@ -289,11 +289,11 @@ bool wg_replay_selftest(void)
 	bitmap_free(seen);
 	kfree(w);
 	if (ok) {
-		pr_debug("wgmpsc: replay self-tests took %lld us\n",
+		pr_debug("replay self-tests took %lld us\n",
 			 (long long)ktime_us_delta(ktime_get(), start));
-		pr_info("wgmpsc: replay self-tests: pass\n");
+		pr_info("replay self-tests: pass\n");
 		return true;
 	}
-	pr_err("wgmpsc: replay self-tests: fail\n");
+	pr_err("replay self-tests: fail\n");
 	return false;
 }

@@ -17,6 +17,8 @@
  * Unlinked nodes are freed after a grace period.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "allowedips.h"
 #include "peer.h"
 
@@ -507,3 +509,7 @@ struct wg_peer *wg_allowedips_lookup_src(struct wg_allowedips *table,
 {
 	return lookup_skb(table, skb, false);
 }
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/allowedips.c"
+#endif

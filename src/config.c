@@ -451,15 +451,29 @@ static void wg_config_apply_peer(struct wg_config *config,
  * clears the identity.  A peer with our own public key cannot be spoken
  * to, so it goes.  Everything derived from the old key goes too: the
  * cookie checker's keys, each peer's cached static-static DH and its
- * handshake in flight.  Sessions already established stay.
+ * handshake in flight.  Sessions already established may no longer send:
+ * the next packet to each peer starts a handshake under the new identity,
+ * which a peer that learnt our new public key answers at once (one that
+ * did not still receives on the old session until it expires).  Setting
+ * the key the device already has changes nothing, sessions included.
  */
 static void wg_set_identity(struct wg_device *wg, const u8 *private_key,
 			    const u8 *public_key, struct list_head *dead)
 {
 	struct wg_static_identity *identity = &wg->static_identity;
 	struct wg_peer *peer;
+	bool same;
 
 	lockdep_assert_held(&wg->device_update_lock);
+
+	down_read(&identity->lock);
+	same = public_key ? identity->has_identity &&
+			    !crypto_memneq(identity->static_private,
+					   private_key, NOISE_PUBLIC_KEY_LEN) :
+			    !identity->has_identity;
+	up_read(&identity->lock);
+	if (same)
+		return;
 
 	if (public_key) {
 		peer = wg_pubkey_table_find(wg, public_key);
@@ -472,8 +486,10 @@ static void wg_set_identity(struct wg_device *wg, const u8 *private_key,
 	wg_cookie_checker_set_public_key(&wg->cookie_checker,
 					 identity->has_identity ?
 					 identity->static_public : NULL);
-	list_for_each_entry(peer, &wg->peer_list, peer_list)
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		wg_noise_handshake_invalidate(&peer->handshake);
+		wg_noise_keypairs_expire(&peer->keypairs);
+	}
 	up_write(&identity->lock);
 }
 

@@ -309,3 +309,7 @@ void wg_cookie_init(struct wg_cookie *cookie)
 	memset(cookie, 0, sizeof(*cookie));
 	spin_lock_init(&cookie->lock);
 }
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/cookie.c"
+#endif

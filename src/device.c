@@ -21,6 +21,7 @@
 #include "send.h"
 #include "timers.h"
 #include "socket.h"
+#include "stage.h"
 
 /* Every wireguard device in every namespace; RTNL. */
 static LIST_HEAD(wg_device_list);
@@ -186,7 +187,13 @@ static int wg_open(struct net_device *dev)
 /*
  * Down means no sessions: every peer forgets its keys and timers, the
  * handshake backlog is dropped, and the sockets close.  Packets waiting
- * for a session stay queued (within the queue's bound) for the next up.
+ * for a session stay queued (within the queue's bound) for the next up;
+ * packets already received are dropped.  Nothing runs for the device
+ * while it is down, and nothing holds a keypair: the stack stopped
+ * ndo_start_xmit before calling this, the sockets' hook is gone after
+ * wg_socket_uninit()'s grace period, and then, with no session left to
+ * dispatch on, the crypto workers finish what they had, the works they
+ * kicked run, and the NAPI instances poll their last.
  */
 static int wg_stop(struct net_device *dev)
 {
@@ -205,9 +212,15 @@ static int wg_stop(struct net_device *dev)
 	mutex_unlock(&wg->device_update_lock);
 	wg_receive_stop(wg);
 	wg_socket_uninit(wg);
+	flush_workqueue(wg->crypt_wq);
+	flush_workqueue(wg->packet_wq);
 	for (i = 0; i < wg->num_napis; ++i)
 		napi_disable(&wg->napis[i].napi);
 	wg_device_drain_napis(wg);
+	mutex_lock(&wg->device_update_lock);
+	list_for_each_entry(peer, &wg->peer_list, peer_list)
+		wg_peer_purge_received(peer);
+	mutex_unlock(&wg->device_update_lock);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "queueing.h"
 #include "ratelimiter.h"
 #include "replay.h"
+#include "timers.h"
 
 static int __init wg_selftests(void)
 {
@@ -31,7 +32,7 @@ static int __init wg_selftests(void)
 		return -ENOTRECOVERABLE;
 	if (!wg_ratelimiter_selftest() || !wg_replay_selftest())
 		return -ENOTRECOVERABLE;
-	if (!wg_queueing_selftest())
+	if (!wg_mpsc_selftest() || !wg_timers_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	return 0;

@@ -44,8 +44,7 @@ enum wg_protocol_version {
  * Message counts per keypair (the paper, section 6.1).  Too wide for an
  * enum.  The sender rekeys after WG_REKEY_AFTER_MESSAGES and stops at
  * WG_REJECT_AFTER_MESSAGES = 2^64 - 2^13 - 1; the receiver accepts no
- * counter at or above it.  src/replay.h spells these token for token the
- * same, which C allows, until it includes this header instead.
+ * counter at or above it (src/replay.h).
  */
 #define WG_REKEY_AFTER_MESSAGES		BIT_ULL(60)
 #define WG_REJECT_AFTER_MESSAGES	(U64_MAX - (1ULL << 13))

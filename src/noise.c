@@ -804,3 +804,7 @@ bool wg_noise_handshake_create_response_fixed(struct wg_message_handshake_respon
 	return noise_create_response(dst, peer, ephemeral_private);
 }
 #endif
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/noise.c"
+#endif

@@ -14,6 +14,7 @@
 #include "queueing.h"
 #include "receive.h"
 #include "send.h"
+#include "stage.h"
 #include "timers.h"
 
 static struct kmem_cache *peer_cache;
@@ -72,7 +73,7 @@ struct wg_peer *wg_peer_alloc(struct wg_device *wg,
 	wg_mpsc_init(&peer->rx_queue);
 	wg_ordered_list_init(&peer->tx_ordered);
 	wg_ordered_list_init(&peer->rx_ordered);
-	INIT_WORK(&peer->work, wg_send_peer_work);
+	INIT_WORK(&peer->work, wg_peer_work);
 	INIT_LIST_HEAD(&peer->napi_node);
 	INIT_LIST_HEAD(&peer->peer_list);
 	kref_init(&peer->refcount);
@@ -146,118 +147,6 @@ err_discard_peer:
 }
 
 /*
- * Running a stage.  Each stage has two bits in peer->control: busy, held
- * by its one runner, and again, a request for one more run.  A caller
- * sets again, then tries to take busy: if it wins, it clears again and
- * runs the stage; if it loses, the runner will see again after it lets
- * busy go, and run once more.  Store buffering, in short:
- *
- *	caller				runner
- *	(its enqueue or DONE)		runs the stage
- *	set again			clear busy
- *	full barrier			full barrier
- *	test_and_set busy		test again
- *
- * At least one of the two sees the other's store: either the caller gets
- * busy and runs, or the runner sees again and runs after the caller's
- * event (the barrier before set_bit orders that event first).  So every
- * request is followed by a run that begins after it, which is all the
- * MPSC queue needs of its consumer (queueing.c: a run that stops at a gap
- * is followed by another when the gap's producer asks).
- *
- * A stage that stops for lack of a session (transmit) is run again by
- * whoever installs one: that is a request like any other.  A runner that
- * spends WG_STAGE_BUDGET (a node per node handled, at least one per pass,
- * so that requests that keep coming while nothing is ready cannot hold it
- * either) hands the rest to the peer's work: no producer's softirq runs
- * for long on other CPUs' behalf.
- */
-static unsigned int wg_peer_stage_step(struct wg_peer *peer,
-				       enum wg_peer_stage stage,
-				       unsigned int budget)
-{
-	switch (stage) {
-	case WG_STAGE_TX_DISPATCH:
-		return wg_send_dispatch(peer, budget);
-	case WG_STAGE_RX_DISPATCH:
-		return wg_receive_dispatch(peer, budget);
-	case WG_STAGE_TX_FLUSH:
-		return wg_send_flush(peer, budget);
-	case WG_STAGE_COUNT:
-		break;
-	}
-	return 0;
-}
-
-#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
-void wg_peer_assert_stage_held(struct wg_peer *peer, enum wg_peer_stage stage)
-{
-	WARN_ON_ONCE(!test_bit(WG_PEER_STAGE_BITS + 2 * stage, &peer->control));
-}
-#endif
-
-void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage)
-{
-	unsigned int busy = WG_PEER_STAGE_BITS + 2 * stage, again = busy + 1;
-	unsigned int budget = WG_STAGE_BUDGET;
-
-	BUILD_BUG_ON(WG_PEER_STAGE_BITS + 2 * WG_STAGE_COUNT > BITS_PER_LONG);
-
-	/* The caller's enqueue or DONE before its request. */
-	smp_mb__before_atomic();
-	set_bit(again, &peer->control);
-	/* Fully ordered, failing or not (see the table above). */
-	while (!test_and_set_bit(busy, &peer->control)) {
-		clear_bit(again, &peer->control);
-		/* A request cleared here is served by the run below. */
-		smp_mb__after_atomic();
-		budget -= clamp(wg_peer_stage_step(peer, stage, budget), 1U,
-				budget);
-		/* The run's effects before the next runner's. */
-		smp_mb__before_atomic();
-		clear_bit(busy, &peer->control);
-		if (!budget) {
-			wg_peer_kick(peer);
-			return;
-		}
-		/* Clear busy, then look at again: the runner's column. */
-		smp_mb__after_atomic();
-		if (!test_bit(again, &peer->control))
-			return;
-	}
-}
-
-/*
- * Multi-producer side of the peer's queues, for any CPU.  Removal sets
- * is_dead, waits for RCU readers, then purges the queues: checking and
- * enqueueing inside one read-side section means a packet is either queued
- * before the purge or refused, never stranded on a dead peer.  The same goes
- * for the stage it runs.
- */
-bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
-		     struct sk_buff *skb, enum wg_peer_stage stage)
-{
-	bool queued;
-
-	rcu_read_lock_bh();
-	queued = !READ_ONCE(peer->is_dead) &&
-		 wg_mpsc_enqueue_charged(queue, skb, WG_PACKET_CB(skb)->segs,
-					 WG_MAX_QUEUED_PACKETS);
-	if (queued)
-		wg_peer_run_stage(peer, stage);
-	rcu_read_unlock_bh();
-	return queued;
-}
-
-void wg_peer_kick(struct wg_peer *peer)
-{
-	rcu_read_lock_bh();
-	if (likely(!READ_ONCE(peer->is_dead)))
-		queue_work(peer->device->packet_wq, &peer->work);
-	rcu_read_unlock_bh();
-}
-
-/*
  * Drops every packet the peer still holds, for a peer whose work and
  * crypto workers are idle.  A NAPI poll may still hold it: the receive
  * list's lock keeps the two apart.
@@ -279,6 +168,17 @@ void wg_peer_purge_packets(struct wg_peer *peer)
 		wg_peer_put(peer);	/* the list's reference */
 	}
 	spin_unlock_bh(&wg->napis[peer->napi_index].lock);
+}
+
+/*
+ * What a peer received but did not deliver, for a device going down: its
+ * UDP hook, stages, crypto workers and NAPI instance are all idle.
+ */
+void wg_peer_purge_received(struct wg_peer *peer)
+{
+	lockdep_assert_held(&peer->device->device_update_lock);
+	wg_mpsc_purge(&peer->rx_queue, true);
+	wg_ordered_list_purge(&peer->rx_ordered);
 }
 
 struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)

@@ -73,7 +73,7 @@ struct wg_peer {
 
 	/* One timer for all protocol timeouts; see timers.h. */
 	struct wg_timers timers;
-	/* Requests to the work (send.h), and WG_PEER_RX_READY. */
+	/* Requests to the work, stage bits, WG_PEER_RX_READY (stage.h). */
 	unsigned long control;		/* enum wg_control_bits */
 	u64 last_sent_handshake;	/* coarse boottime, ns */
 
@@ -82,7 +82,7 @@ struct wg_peer {
 	struct wg_mpsc_queue rx_queue;
 	struct wg_ordered_list tx_ordered;
 	struct wg_ordered_list rx_ordered;
-	struct work_struct work;	/* control, consumer of both queues */
+	struct work_struct work;	/* control, and every stage (stage.h) */
 	struct list_head napi_node;	/* its NAPI instance's ready list */
 	u16 napi_index;
 
@@ -155,61 +155,9 @@ static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
 }
 void wg_peer_put(struct wg_peer *peer);
 
-/*
- * The single-consumer stages of a peer's data path.  Each is run by
- * whoever asks for it and finds it free, on the spot: the producer that
- * just queued a packet, the crypto worker that just finished one, or the
- * peer's work.  peer.c explains why a stage is never run twice at once
- * and never left with work nobody will do.
- */
-enum wg_peer_stage {
-	WG_STAGE_TX_DISPATCH,	/* tx_queue: nonces, then encryption */
-	WG_STAGE_RX_DISPATCH,	/* rx_queue: to decryption */
-	WG_STAGE_TX_FLUSH,	/* tx_ordered: encrypted nodes onto the wire */
-	WG_STAGE_COUNT,
-};
-
-enum {
-	/* Nodes one caller handles before handing the rest to the work. */
-	WG_STAGE_BUDGET = 256,
-};
-
-/*
- * A stage's busy bit is the lock of what only its runner may touch (the
- * consumer end of its queue, the head of its ordered list); each stage
- * function asserts it holds it.
- */
-#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
-void wg_peer_assert_stage_held(struct wg_peer *peer, enum wg_peer_stage stage);
-#else
-static inline void wg_peer_assert_stage_held(struct wg_peer *peer,
-					     enum wg_peer_stage stage)
-{
-}
-#endif
-
-/*
- * Multi-producer: queues @skb on @queue, one of the peer's, charged its
- * WG_PACKET_CB()->segs packets, and runs @stage, the queue's consumer,
- * unless someone else is running it; false
- * when the peer is being removed or the queue is full (@skb is still the
- * caller's then).  Any context but hard IRQ.
- */
-bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
-		     struct sk_buff *skb, enum wg_peer_stage stage);
-/*
- * Runs @stage here and now, or makes sure its current runner runs it once
- * more.  For callers the peer's removal waits for: inside an RCU section
- * that saw !is_dead, in a crypto worker, or in the peer's work.
- */
-void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage);
-/*
- * Runs the peer's work once more: control requests and every stage.
- * Never after the peer's removal (is_dead is tested in an RCU section
- * that removal waits for before it flushes the work).
- */
-void wg_peer_kick(struct wg_peer *peer);
 /* Drops every packet the peer holds; its work and workers are idle. */
 void wg_peer_purge_packets(struct wg_peer *peer);
+/* Device going down, update lock held: drops what was received. */
+void wg_peer_purge_received(struct wg_peer *peer);
 
 #endif /* _WG_PEER_H */

@@ -61,8 +61,9 @@ int wg_index_table_replace(struct wg_device *wg, struct wg_index_entry *old,
 void wg_index_table_remove(struct wg_device *wg, struct wg_index_entry *entry);
 /*
  * Finds the entry of one of the @types with @index; on success *@peer holds
- * a reference the caller puts.  Caller is in an RCU read-side section,
- * which keeps the returned entry alive.
+ * a reference the caller puts.  Caller holds rcu_read_lock(), which keeps
+ * the returned entry alive: that flavour, even in softirq context, since
+ * rhashtable's lookups check rcu_read_lock_held() (so does this one).
  */
 struct wg_index_entry *wg_index_table_lookup(struct wg_device *wg,
 					     unsigned int types, __le32 index,

@@ -1,30 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The per-peer packet queues of the data path: intrusive FIFOs of sk_buffs
- * with any number of producers and one consumer, after Dmitry Vyukov's
- * node-based MPSC queue, plus a soft bound on what a peer may have queued.
- * queueing.c explains the ordering and the bound.
- *
- * Contract, in short:
- *  - producers may run anywhere, concurrently; they never block or loop;
- *  - one consumer at a time per queue: the runner of the peer's stage
- *    for it (peer.h: a producer, a crypto worker or the peer's work);
- *  - every producer asks for a run of the consumer after its enqueue
- *    returns, and a consumer that stops before dequeue returns NULL
- *    (budget spent, no keypair yet) arranges its own next run: then
- *    nothing is stranded;
- *  - the queue is serializable but not linearizable: the consumer may see
- *    it empty, or cut short, while a producer is between its two steps;
- *  - the queue links through skb->prev and only through it: ->next stays
- *    the caller's, e.g. the segment list of a GSO skb.  Enqueue overwrites
- *    ->prev (skb_segment() leaves the list's tail there); dequeue hands the
- *    skb back with ->prev NULL.  A peeked skb is still queued: leave its
- *    ->prev alone.
- *
- * Lifetime: wg_mpsc_init() before the queue is reachable by any producer
- * (before the peer is published).  The queue holds no reference and
- * allocates nothing; whoever tears it down first stops the producers, then
- * dequeues and frees what is left.
+ * The data path around the per-peer MPSC queues (mpsc.h): what a queued
+ * packet carries, the ordered lists that keep a peer's packets in order
+ * through parallel crypto, and the per-CPU crypto workers.  The comment
+ * "The data path" below is the one description of the whole; README and
+ * the other files point here.
  */
 #ifndef _WG_QUEUEING_H
 #define _WG_QUEUEING_H
@@ -37,6 +17,8 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include "mpsc.h"
+
 enum wg_queueing_limits {
 	/* Packets a peer may have queued, per queue, like the in-tree driver. */
 	WG_MAX_QUEUED_PACKETS = 1024,
@@ -46,89 +28,12 @@ struct wg_device;
 struct wg_noise_keypair;
 
 /*
- * The algorithm keeps one node in the queue at all times, the stub, which
- * carries no packet.  A whole sk_buff would cost over 200 bytes per queue,
- * so the stub is just the two pointers at the offsets sk_buff has them, and
- * its address is used as a struct sk_buff *.  Only ->prev is accessed
- * through that pointer; ->next only places ->prev (queueing.c asserts the
- * offsets).
- */
-struct wg_mpsc_stub {
-	struct sk_buff *next;
-	struct sk_buff *prev;
-};
-
-/*
- * 40 bytes on 64-bit.  Nodes are linked oldest to newest: node->prev is
- * the node enqueued after it.
- */
-struct wg_mpsc_queue {
-	/* The newest node; every producer exchanges it. */
-	struct sk_buff *head;
-	/* The oldest node (maybe the stub); the consumer's alone. */
-	struct sk_buff *tail;
-	struct wg_mpsc_stub stub;
-	/* Packets charged by admitted enqueues, mod 2^32; producers add. */
-	atomic_t enqueued;
-	/* Credits the consumer returned, mod 2^32; only it writes them. */
-	u32 consumed;
-};
-
-void wg_mpsc_init(struct wg_mpsc_queue *q);
-
-/*
- * Multi-producer: any context, concurrently with other producers and the
- * consumer.  Unbounded and uncounted: a queue is either fed only by this
- * or only by wg_mpsc_enqueue_bounded(), never both.
- */
-void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb);
-
-/*
- * Multi-producer.  Enqueues @skb, charged @n packets (the segments of a
- * GSO node), and returns true unless that would take the charge past
- * @bound: then returns false and @skb is still the caller's (to drop and
- * count).  An empty queue takes any @n, so a node bigger than the bound
- * still gets through.  Soft: see queueing.c.  A bound of UINT_MAX counts
- * without ever refusing.
- */
-bool __must_check wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q,
-					  struct sk_buff *skb, unsigned int n,
-					  unsigned int bound);
-
-/* Multi-producer.  wg_mpsc_enqueue_charged() for one packet. */
-static inline bool __must_check
-wg_mpsc_enqueue_bounded(struct wg_mpsc_queue *q, struct sk_buff *skb,
-			unsigned int bound)
-{
-	return wg_mpsc_enqueue_charged(q, skb, 1, bound);
-}
-
-/*
- * Single consumer.  The oldest skb, removed, or NULL when the queue is
- * empty or a producer is between its exchange and its link.
- */
-struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_queue *q);
-
-/*
- * Single consumer.  What wg_mpsc_dequeue() would return, left in place;
- * when it is not NULL, the next dequeue returns that very skb.
- */
-struct sk_buff *wg_mpsc_peek(struct wg_mpsc_queue *q);
-
-/*
- * Single consumer.  Returns @n credits of a bounded queue, what the skbs
- * it has dequeued were charged (whatever became of them): once per batch,
- * not per packet.
- */
-void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n);
-
-/*
  * The data path around the queues.
  *
  * Transmit: ndo_start_xmit, on any CPU, routes a packet to its peer,
  * segments GSO packets (the segments stay chained on skb->next, one queue
  * node for the lot) and enqueues the node on peer->tx_queue.  The queue's
- * single consumer, the transmit dispatch stage (peer.h), run by that very
+ * single consumer, the transmit dispatch stage (stage.h), run by that very
  * producer unless another CPU is running it, takes nonces from the current
  * keypair in queue order, appends the node to the peer's ordered list and
  * hands it to a per-CPU crypto worker, round robin over the online CPUs.
@@ -241,6 +146,8 @@ void wg_crypt_workers_destroy(struct wg_crypt_worker __percpu *workers);
  */
 void wg_crypt_worker_drain(struct wg_crypt_worker *worker,
 			   void (*one)(struct sk_buff *skb));
+/* Any context: the online CPU after *@last, round robin; updates *@last. */
+int wg_cpu_next_online(int *last);
 /* Hands @skb to the next CPU's worker; false when its ring is full. */
 bool wg_crypt_dispatch(struct wg_device *wg,
 		       struct wg_crypt_worker __percpu *workers,
@@ -248,9 +155,5 @@ bool wg_crypt_dispatch(struct wg_device *wg,
 
 /* Frees every queued node; for a peer whose work is idle. */
 void wg_mpsc_purge(struct wg_mpsc_queue *queue, bool holds_keypair);
-
-#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
-bool wg_queueing_selftest(void);
-#endif
 
 #endif /* _WG_QUEUEING_H */

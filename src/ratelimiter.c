@@ -26,6 +26,8 @@
  * ours) adds no credit and does not move the entry's time back.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "ratelimiter.h"
 
 #include <linux/if_ether.h>
@@ -442,3 +444,7 @@ bool wg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
 	return wg_ratelimiter_allow_at(rl_global, skb, net,
 				       ktime_get_coarse_boottime_ns());
 }
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/ratelimiter.c"
+#endif

@@ -25,6 +25,7 @@
 #include "receive.h"
 #include "send.h"
 #include "socket.h"
+#include "stage.h"
 #include "timers.h"
 
 enum {
@@ -51,6 +52,19 @@ static bool wg_receive_under_load(struct wg_device *wg)
 		return true;
 	}
 	return time_before(now, READ_ONCE(wg->last_under_load) + HZ);
+}
+
+/*
+ * What arrived from @peer, authenticated: the whole message, UDP payload,
+ * on the peer and on the device alike, so that the two agree (and agree
+ * with the transmit side's counts, wg_socket_send).  Any context.
+ */
+static void wg_receive_count(struct wg_peer *peer, unsigned int len)
+{
+	atomic64_add(len, &peer->rx_bytes);
+	local_bh_disable();
+	dev_sw_netstats_rx_add(peer->device->dev, len);
+	local_bh_enable();
 }
 
 static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
@@ -103,7 +117,7 @@ static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 	/* Authenticated: the peer is wherever this came from. */
 	if (!wg_socket_endpoint_from_skb(&endpoint, skb))
 		wg_socket_update_peer_endpoint(peer, &endpoint);
-	atomic64_add(skb->len, &peer->rx_bytes);
+	wg_receive_count(peer, skb->len);
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
 
@@ -117,8 +131,15 @@ static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 		if (wg_noise_handshake_begin_session(peer)) {
 			wg_timers_on_session_derived(peer);
 			wg_timers_on_handshake_complete(peer);
-			/* Confirms the session so the responder may use it. */
-			wg_send_keepalive(peer);
+			/*
+			 * The responder may use the session once something
+			 * arrives on it: the packets that waited for it, or
+			 * else a keepalive.
+			 */
+			if (wg_mpsc_charged(&peer->tx_queue))
+				wg_peer_kick(peer);
+			else
+				wg_send_keepalive(peer);
 		}
 	}
 	wg_peer_put(peer);
@@ -159,10 +180,7 @@ static void wg_receive_queue_handshake(struct wg_device *wg,
 	skb_queue_tail(&wg->handshake_queue, skb);
 
 	/* Round robin over the online CPUs spreads the Curve25519 work. */
-	cpu = cpumask_next(READ_ONCE(wg->handshake_cpu), cpu_online_mask);
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	WRITE_ONCE(wg->handshake_cpu, cpu);
+	cpu = wg_cpu_next_online(&wg->handshake_cpu);
 	queue_work_on(cpu, wg->handshake_wq,
 		      &per_cpu_ptr(wg->handshake_workers, cpu)->work);
 }
@@ -178,14 +196,15 @@ static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 	struct wg_index_entry *entry;
 	struct wg_peer *peer = NULL;
 
-	rcu_read_lock_bh();
+	/* The flavour the index table's lookups need (peerlookup.h). */
+	rcu_read_lock();
 	entry = wg_index_table_lookup(wg, WG_INDEX_KEYPAIR,
 				      header->receiver_index, &peer);
 	if (entry)
 		keypair = wg_noise_keypair_get(container_of(entry,
 							    struct wg_noise_keypair,
 							    entry));
-	rcu_read_unlock_bh();
+	rcu_read_unlock();
 	if (unlikely(!keypair)) {
 		atomic64_inc(&wg->stats.rx_no_keypair);
 		DEV_STATS_INC(wg->dev, rx_dropped);
@@ -397,7 +416,7 @@ static void wg_receive_deliver(struct wg_peer *peer,
 	}
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
-	atomic64_add(skb->len + WG_MESSAGE_MINIMUM_LEN, &peer->rx_bytes);
+	wg_receive_count(peer, skb->len + WG_MESSAGE_MINIMUM_LEN);
 	/*
 	 * An initiator whose session is about to be rejected renews it now,
 	 * leaving a keepalive period and a handshake's time to spare.
@@ -448,7 +467,6 @@ static void wg_receive_deliver(struct wg_peer *peer,
 	/* Authenticated end to end: no checksum needs checking again. */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	skb->csum_level = ~0;
-	dev_sw_netstats_rx_add(dev, len);
 	napi_gro_receive(napi, skb);
 	return;
 

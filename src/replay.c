@@ -13,6 +13,8 @@
  * in the window share a bit and no bit still in use is ever recycled.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "replay.h"
 
 #include <linux/bitmap.h>
@@ -79,3 +81,7 @@ bool wg_replay_window_check(struct wg_replay_window *w, u64 counter)
 	return !__test_and_set_bit(counter % BITS_PER_LONG,
 				   &w->bitmap[replay_slot(word)]);
 }
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/replay.c"
+#endif

@@ -27,6 +27,7 @@
 #include "receive.h"
 #include "send.h"
 #include "socket.h"
+#include "stage.h"
 #include "timers.h"
 
 void wg_send_init_peer(struct wg_peer *peer)
@@ -73,7 +74,7 @@ static void wg_send_initiation_now(struct wg_peer *peer)
 	wg_timers_on_handshake_initiated(peer);
 }
 
-static void wg_send_control(struct wg_peer *peer)
+void wg_send_control(struct wg_peer *peer)
 {
 	if (test_and_clear_bit(WG_CONTROL_ZERO_KEYS, &peer->control)) {
 		pr_debug("%s: zeroing keys of peer %llu after %d seconds without a handshake\n",
@@ -82,8 +83,9 @@ static void wg_send_control(struct wg_peer *peer)
 		wg_noise_handshake_clear(&peer->handshake);
 		wg_noise_keypairs_clear(&peer->keypairs);
 	}
+	/* Nor does a device that is down, or going down, start one. */
 	if (test_and_clear_bit(WG_CONTROL_INITIATE, &peer->control) &&
-	    !READ_ONCE(peer->is_dead))
+	    !READ_ONCE(peer->is_dead) && netif_running(peer->device->dev))
 		wg_send_initiation_now(peer);
 }
 
@@ -197,6 +199,8 @@ static bool wg_send_encrypt_segment(struct sk_buff *skb, u64 nonce,
 	       padding_len);
 
 	header = skb_push(skb, sizeof(*header));
+	/* Where the device's transmit count starts (wg_socket_send). */
+	skb_set_inner_network_header(skb, 0);
 	header->header.type = cpu_to_le32(WG_MESSAGE_DATA);
 	header->receiver_index = keypair->remote_index;
 	header->counter = cpu_to_le64(nonce);
@@ -252,8 +256,8 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 {
 	struct wg_device *wg = peer->device;
 	struct sk_buff *first, *skb, *next;
-	unsigned int nodes = 0, packets = 0, bytes = 0;
-	bool data = false;
+	unsigned int nodes = 0;
+	bool sent = false, data = false;
 
 	wg_peer_assert_stage_held(peer, WG_STAGE_TX_FLUSH);
 	while (nodes < budget &&
@@ -269,8 +273,7 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 			wg_noise_keypair_put(keypair);
 			continue;
 		}
-		packets += cb->segs;
-		bytes += cb->inner_len;
+		sent = true;
 		data |= cb->inner_len != 0;
 		skb_list_walk_safe(first, skb, next) {
 			skb_mark_not_on_list(skb);
@@ -278,9 +281,8 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 		}
 		wg_noise_keypair_put(keypair);
 	}
-	if (!packets)
+	if (!sent)
 		return nodes;
-	dev_sw_netstats_tx_add(wg->dev, packets, bytes);
 	if (data)
 		wg_timers_on_data_sent(peer);
 	wg_timers_on_authenticated_sent(peer);
@@ -376,21 +378,6 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 	return nodes;
 }
 
-/*
- * The peer's work: its control requests (they may sleep), then a run of
- * every stage, for a runner that ran out of budget or a kick (a new
- * session for the packets that waited, the device coming up).
- */
-void wg_send_peer_work(struct work_struct *work)
-{
-	struct wg_peer *peer = container_of(work, struct wg_peer, work);
-
-	wg_send_control(peer);
-	wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
-	wg_peer_run_stage(peer, WG_STAGE_TX_DISPATCH);
-	wg_peer_run_stage(peer, WG_STAGE_RX_DISPATCH);
-}
-
 /* ndo_start_xmit: routes, segments and queues; never blocks. */
 netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 {
@@ -399,6 +386,7 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 	unsigned int segs_count = 0, inner_len = 0;
 	struct wg_peer *peer;
 	u32 mtu;
+	u8 ds;
 
 	if (unlikely(!wg_check_packet_protocol(skb))) {
 		atomic64_inc(&wg->stats.tx_bad_protocol);
@@ -424,6 +412,8 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 	}
 
 	mtu = skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
+	/* Outer ECN follows the inner packet's, one value for its segments. */
+	ds = ip_tunnel_ecn_encap(0, ip_hdr(skb), skb);
 	if (skb_is_gso(skb)) {
 		/*
 		 * Segments share the packet's pages and keep their checksum
@@ -439,12 +429,11 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 		skb_mark_not_on_list(skb);
 	}
 	skb_list_walk_safe(skb, seg, next) {
-		/* Outer ECN follows the inner packet's. */
-		WG_PACKET_CB(skb)->ds = ip_tunnel_ecn_encap(0, ip_hdr(seg), seg);
 		skb_dst_drop(seg);
 		++segs_count;
 		inner_len += seg->len;
 	}
+	WG_PACKET_CB(skb)->ds = ds;
 	WG_PACKET_CB(skb)->mtu = mtu;
 	WG_PACKET_CB(skb)->segs = segs_count;
 	WG_PACKET_CB(skb)->inner_len = inner_len;

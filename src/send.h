@@ -14,14 +14,6 @@ struct sk_buff;
 struct wg_device;
 struct wg_peer;
 
-enum wg_control_bits {
-	WG_CONTROL_INITIATE,		/* send a handshake initiation */
-	WG_CONTROL_ZERO_KEYS,		/* forget every session and handshake */
-	WG_PEER_RX_READY,		/* on its NAPI instance's ready list */
-	/* Two bits per enum wg_peer_stage from here: busy, again (peer.c). */
-	WG_PEER_STAGE_BITS,
-};
-
 void wg_send_init_peer(struct wg_peer *peer);
 /* Peer removal, after its timers stopped: returns once the work is idle. */
 void wg_send_stop_peer(struct wg_peer *peer);
@@ -36,12 +28,9 @@ void wg_send_cookie_reply(struct wg_device *wg, struct sk_buff *in_skb);
 void wg_send_keepalive(struct wg_peer *peer);
 /* ndo_start_xmit. */
 netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb);
-/*
- * The peer's work: control requests, and each stage of its data path
- * once more (after a stage ran out of budget, or a kick).
- */
-void wg_send_peer_work(struct work_struct *work);
-/* Stages (peer.h): at most @budget nodes, returns how many it handled. */
+/* The peer's work: the control requests (stage.h), which may sleep. */
+void wg_send_control(struct wg_peer *peer);
+/* Stages (stage.h): at most @budget nodes, returns how many it handled. */
 unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget);
 unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget);
 /* The encryption workers' function. */

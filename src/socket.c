@@ -292,12 +292,23 @@ static bool wg_endpoint_eq(const struct wg_endpoint *a,
 /*
  * Sends @skb along @dst (consumed) from the endpoint's source.  Packets
  * that would re-enter the device itself are a routing loop: dropped.
+ *
+ * The tunnel helpers push the UDP and IP headers without looking, and
+ * @skb comes with whatever headroom its maker left: a message we built,
+ * or a segment of a packet from the stack above, which may itself be
+ * another tunnel's outer packet routed through this device.  So the
+ * room for the outer headers and the route's device is made here, on
+ * every path, once the route is known.
  */
 static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 			  struct sk_buff *skb, struct dst_entry *dst,
 			  const struct wg_endpoint *endpoint, u8 ds)
 {
 	__be16 sport = inet_sk(sock)->inet_sport;
+	unsigned int headroom = LL_RESERVED_SPACE(dst->dev) + dst->header_len +
+				sizeof(struct udphdr) +
+				(endpoint->addr.sa_family == AF_INET ?
+				 sizeof(struct iphdr) : sizeof(struct ipv6hdr));
 
 	if (unlikely(dst->dev == wg->dev)) {
 		net_dbg_ratelimited("%s: routing loop to %pISpfsc\n",
@@ -305,6 +316,11 @@ static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 		dst_release(dst);
 		kfree_skb(skb);
 		return -ELOOP;
+	}
+	if (unlikely(skb_cow_head(skb, headroom))) {
+		dst_release(dst);
+		kfree_skb(skb);
+		return -ENOMEM;
 	}
 	skb->ignore_df = 1;
 	if (endpoint->addr.sa_family == AF_INET) {
@@ -315,7 +331,7 @@ static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 				    endpoint->addr4.sin_port, false, false);
 		return 0;
 	}
-	return udp_tunnel6_xmit_skb(dst, sock, skb, NULL,
+	return udp_tunnel6_xmit_skb(dst, sock, skb, wg->dev,
 				    (struct in6_addr *)&endpoint->src6,
 				    (struct in6_addr *)&endpoint->addr6.sin6_addr,
 				    ds, ip6_dst_hoplimit(dst), 0, sport,
@@ -338,10 +354,13 @@ static int wg_socket_send(struct wg_device *wg, struct wg_peer *peer,
 
 	skb_mark_not_on_list(skb);
 	/*
-	 * No device: the tunnel helpers would count the outer packet on it,
-	 * and the device already counted the inner one (send.c).
+	 * The tunnel helpers count what leaves on skb->dev: the UDP payload,
+	 * from the inner network header, which every message we send has
+	 * at its first byte.  Data and handshakes alike, per datagram, and
+	 * a datagram the stack refused as an error: the device's counters
+	 * tell what went out on the wire, as the peers' do.
 	 */
-	skb->dev = NULL;
+	skb->dev = wg->dev;
 	skb->mark = wg->fwmark;
 
 	rcu_read_lock_bh();

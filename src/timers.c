@@ -137,6 +137,59 @@ static void (*const wg_timer_handlers[WG_TIMER_EVENTS])(struct wg_peer *) = {
 	[WG_TIMER_PERSISTENT_KEEPALIVE] = wg_expired_persistent_keepalive,
 };
 
+enum wg_timer_state { WG_TIMER_IDLE, WG_TIMER_WAITING, WG_TIMER_DUE };
+
+/* Whether @event is pending, and if so whether due at @now: a first look. */
+static enum wg_timer_state wg_timers_peek(struct wg_timers *timers,
+					  int event, unsigned long now,
+					  unsigned long *deadline)
+{
+	if (!test_bit(event, &timers->pending))
+		return WG_TIMER_IDLE;
+	/* The bit, then the deadline armed before it (wg_timers_arm). */
+	smp_rmb();
+	*deadline = READ_ONCE(timers->deadline[event]);
+	return time_before(now, *deadline) ? WG_TIMER_WAITING : WG_TIMER_DUE;
+}
+
+/*
+ * For an event whose bit the expiry has just taken: an arm between the
+ * first look and the clear moved the deadline later, and its set_bit
+ * found the bit still set, so the clear took that arm's request.  Then it
+ * is given back, and the event waits for its new deadline; running it now
+ * would run it early and lose the later one.  The clear is fully ordered:
+ * that arm's deadline is seen here.
+ */
+static bool wg_timers_moved_later(struct wg_timers *timers, int event,
+				  unsigned long now, unsigned long *deadline)
+{
+	*deadline = READ_ONCE(timers->deadline[event]);
+	if (likely(!time_before(now, *deadline)))
+		return false;
+	set_bit(event, &timers->pending);
+	return true;
+}
+
+/*
+ * Whether @event is due at @now: if so, its bit is taken (cleared) for the
+ * caller to run it; if it waits, *@deadline is when it will be due.
+ */
+static enum wg_timer_state wg_timers_take(struct wg_timers *timers,
+					  int event, unsigned long now,
+					  unsigned long *deadline)
+{
+	enum wg_timer_state state = wg_timers_peek(timers, event, now,
+						   deadline);
+
+	if (state != WG_TIMER_DUE)
+		return state;
+	if (!test_and_clear_bit(event, &timers->pending))
+		return WG_TIMER_IDLE;
+	if (wg_timers_moved_later(timers, event, now, deadline))
+		return WG_TIMER_WAITING;
+	return WG_TIMER_DUE;
+}
+
 static void wg_timers_expired(struct timer_list *timer)
 {
 	struct wg_timers *timers = from_timer(timers, timer, timer);
@@ -148,19 +201,18 @@ static void wg_timers_expired(struct timer_list *timer)
 	if (!wg_timers_active(peer))
 		return;
 	for (event = 0; event < WG_TIMER_EVENTS; ++event) {
-		if (!test_bit(event, &timers->pending))
-			continue;
-		/* The bit, then the deadline armed before it (wg_timers_arm). */
-		smp_rmb();
-		deadline = READ_ONCE(timers->deadline[event]);
-		if (time_before(now, deadline)) {
+		switch (wg_timers_take(timers, event, now, &deadline)) {
+		case WG_TIMER_IDLE:
+			break;
+		case WG_TIMER_WAITING:
 			if (!rearm || time_before(deadline, next))
 				next = deadline;
 			rearm = true;
-			continue;
-		}
-		if (test_and_clear_bit(event, &timers->pending))
+			break;
+		case WG_TIMER_DUE:
 			wg_timer_handlers[event](peer);
+			break;
+		}
 	}
 	/* Handlers arm their own follow-ups; this covers the rest. */
 	if (rearm)
@@ -175,10 +227,11 @@ void wg_timers_init(struct wg_peer *peer)
 
 void wg_timers_stop(struct wg_peer *peer)
 {
-	peer->timers.pending = 0;
+	/* Atomic, as every other access to the bits: hooks may still run. */
+	xchg(&peer->timers.pending, 0);
 	del_timer_sync(&peer->timers.timer);
 	/* A handler that was running may have set bits again. */
-	peer->timers.pending = 0;
+	xchg(&peer->timers.pending, 0);
 }
 
 /* Sending data without hearing back within the keepalive period is a hint
@@ -242,3 +295,7 @@ void wg_timers_on_session_derived(struct wg_peer *peer)
 	wg_timers_arm(peer, WG_TIMER_ZERO_KEY_MATERIAL,
 		      WG_REJECT_AFTER_TIME * 3 * HZ);
 }
+
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+#include "selftest/timers.c"
+#endif

@@ -54,4 +54,8 @@ void wg_timers_on_handshake_initiated(struct wg_peer *peer);
 void wg_timers_on_handshake_complete(struct wg_peer *peer);
 void wg_timers_on_session_derived(struct wg_peer *peer);
 
+#ifdef CONFIG_WIREGUARD_MPSC_DEBUG
+bool wg_timers_selftest(void);
+#endif
+
 #endif /* _WG_TIMERS_H */

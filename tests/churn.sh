@@ -43,10 +43,8 @@ SECS=${CHURN_SECONDS:-30}
 LEAVE=${PRESSURE_LEAVE_MB:-96}
 HELPER=$HERE/fuzz-helper.py
 DPHELPER=$HERE/datapath-helper.py
-T=$(mktemp -d /tmp/wgt-churn.XXXXXX)
-MODULE_LOADED=0
 T0=$SECONDS
-exec 3>&1
+wgt_init churn '^ch-'
 
 # helper_results PREFIX FILE: a fuzz-helper.py batch run's output in FILE
 # as TAP (its "RESULT ok|not-ok NAME" lines), its comments, and its last
@@ -62,12 +60,8 @@ helper_results() {
 
 cleanup() {
 	set +e
-	local pid
-	[ -f "$T/pids" ] && while read -r pid; do kill "$pid" 2>/dev/null; done <"$T/pids"
-	wg_cleanup_namespaces '^ch-'
-	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
 	[ -n "${KMSG:-}" ] && kill "$KMSG" 2>/dev/null
-	rm -rf "$T"
+	wgt_cleanup
 }
 trap cleanup EXIT
 

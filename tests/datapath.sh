@@ -55,23 +55,14 @@ STRESS=${WGT_STRESS_SECONDS:-120}
 IPERF_TCP=${WGT_IPERF_SECONDS:-3}
 IPERF_UDP=${WGT_IPERF_UDP_SECONDS:-2}
 CHURN_FLOW=${WGT_CHURN_FLOW_SECONDS:-40}
-T=$(mktemp -d /tmp/wgt-datapath.XXXXXX)
-MODULE_LOADED=0
 T0=$SECONDS
-# Checks run by tap_check print TAP diagnostics ("# ...") here.
-exec 3>&1
+# T, MODULE_LOADED, and fd 3 for the TAP diagnostics ("# ...") of checks
+# run by tap_check.
+wgt_init datapath '^wg-'
 
 cleanup() {
 	set +e
-	local pid
-	if [ -f "$T/pids" ]; then
-		while read -r pid; do
-			kill "$pid" 2>/dev/null
-		done <"$T/pids"
-	fi
-	wg_cleanup_namespaces '^wg-'
-	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
-	rm -rf "$T"
+	wgt_cleanup
 }
 trap cleanup EXIT
 

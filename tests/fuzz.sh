@@ -38,8 +38,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PACKETS=${FUZZ_PACKETS:-40000}
 ROUND=${FUZZ_ROUND:-20000}
 NETLINK=${FUZZ_NETLINK:-400}
-T=$(mktemp -d /tmp/wgt-fuzz.XXXXXX)
-MODULE_LOADED=0
+wgt_init fuzz '^fz-'
 PIDS=()
 T0=$SECONDS
 
@@ -49,9 +48,7 @@ cleanup() {
 	for pid in "${PIDS[@]}" ${KMSG:+"$KMSG"}; do
 		kill "$pid" 2>/dev/null
 	done
-	wg_cleanup_namespaces '^fz-'
-	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
-	rm -rf "$T"
+	wgt_cleanup
 }
 trap cleanup EXIT
 

@@ -103,6 +103,46 @@ in_ns() { ns_argv 0 "$@" && "${NS_ARGV[@]}"; }
 # ns_timeout SECS NS CMD...: the same, killed after SECS seconds.
 ns_timeout() { ns_argv "$@" && "${NS_ARGV[@]}"; }
 
+# The opening the namespace tests share:
+#
+#   set -e
+#   HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+#   . "$HERE/lib.sh"
+#   wgt_init NAME '^PREFIX-'
+#   cleanup() {
+#   	set +e
+#   	...                  # the test's own, if any
+#   	wgt_cleanup
+#   }
+#   trap cleanup EXIT
+#
+# wgt_init NAME NSREGEX: the scratch directory T (/tmp/wgt-NAME.XXXXXX),
+# MODULE_LOADED=0 (wg_test_start sets it to 1), the namespaces wgt_cleanup
+# deletes (those whose names match NSREGEX) and fd 3 on stdout, for TAP
+# diagnostics from checks whose output tap_check captures.
+wgt_init() {
+	T=$(mktemp -d "/tmp/wgt-$1.XXXXXX")
+	WGT_NS_RE=$2
+	MODULE_LOADED=0
+	exec 3>&1
+}
+
+# wgt_cleanup: the common part of a cleanup trap, in this order: kills the
+# background jobs listed in $T/pids (bg), deletes the test's namespaces
+# and what runs in them, unloads the module if wg_test_start loaded it
+# (by its name in $WGMPSC_KO, which may be a copy in T) and removes T.
+wgt_cleanup() {
+	local pid
+	if [ -f "$T/pids" ]; then
+		while read -r pid; do
+			kill "$pid" 2>/dev/null
+		done <"$T/pids"
+	fi
+	wg_cleanup_namespaces "$WGT_NS_RE"
+	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
+	rm -rf "$T"
+}
+
 # wg_test_start: loads the module under test, with a TAP line; a test
 # that cannot load it ends here.  The cleanup trap unloads what it set.
 wg_test_start() {

@@ -26,15 +26,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-T=$(mktemp -d /tmp/wgt-netlink.XXXXXX)
-MODULE_LOADED=0
-exec 3>&1
+wgt_init netlink '^wgt-'
 
 cleanup() {
 	set +e
-	wg_cleanup_namespaces '^wgt-'
-	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
-	rm -rf "$T"
+	wgt_cleanup
 }
 trap cleanup EXIT
 

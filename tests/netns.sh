@@ -40,16 +40,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-T=$(mktemp -d /tmp/wgt-netns.XXXXXX)
-MODULE_LOADED=0
-# Checks run by tap_check print TAP diagnostics ("# ...") here.
-exec 3>&1
+# T, MODULE_LOADED, and fd 3 for the TAP diagnostics ("# ...") of checks
+# run by tap_check.
+wgt_init netns '^wgt-'
 
 cleanup() {
 	set +e
-	wg_cleanup_namespaces '^wgt-'
-	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
-	rm -rf "$T"
+	wgt_cleanup
 }
 trap cleanup EXIT
 

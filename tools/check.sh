@@ -34,6 +34,9 @@ set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VM=$TOP/tools/vm.sh
+# newest_kernel_release, bzimage_release
+# shellcheck source=tools/lib.sh
+. "$TOP/tools/lib.sh"
 OUT=$TOP/build/vm/check
 TIMEOUT=${CHECK_TIMEOUT:-900}
 VMOPTS=()
@@ -63,12 +66,10 @@ DEBUG_KO=$(realpath "$2")
 
 # The VM boots the newest /boot kernel; a module built for another one
 # cannot load, which the tests will report, but say why up front.
-kver=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
-kver=${kver#/boot/vmlinuz-}
+kver=$(newest_kernel_release)
 if [ -n "${CHECK_KERNEL:-}" ]; then
 	# The release string in the bzImage header (kernel_version, 0x20e).
-	kver=$(dd if="$CHECK_KERNEL" bs=1 count=64 status=none skip=$(($(od -An -tu2 \
-		-j 526 -N2 "$CHECK_KERNEL") + 512)) | tr ' \0' '\n' | head -n 1)
+	kver=$(bzimage_release "$CHECK_KERNEL") || kver=
 fi
 for ko in "$RELEASE_KO" "$DEBUG_KO"; do
 	magic=$(modinfo -F vermagic "$ko" 2>/dev/null) || magic=

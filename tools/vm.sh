@@ -53,6 +53,9 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMDIR=$TOP/build/vm
+# newest_kernel_image, bzimage_release
+# shellcheck source=tools/lib.sh
+. "$TOP/tools/lib.sh"
 HARNESS_FAIL=125
 
 # Modules the initramfs needs to mount the host root; their dependencies
@@ -130,15 +133,6 @@ if [ -n "$MODULE" ] && ! { [ "$KEEP_WG" = 1 ] && [ "$MODULE" = "$ANCHOR_KO" ]; }
 	MODULE=$(realpath "$MODULE")
 fi
 
-# bzimage_release FILE: the kernel release named in a bzImage's header.
-bzimage_release() {
-	local off rel
-	[ "$(od -An -c -j $((0x202)) -N4 "$1" | tr -d ' ')" = HdrS ] || return 1
-	off=$(($(od -An -tu2 -j $((0x20e)) -N2 "$1") + 0x200))
-	rel=$(dd if="$1" bs=1 skip="$off" count=128 status=none | tr '\0' '\n' | head -n 1)
-	[ -n "${rel%% *}" ] && echo "${rel%% *}"
-}
-
 if [ -n "$KERNEL_ARG" ]; then
 	[ -f "$KERNEL_ARG" ] || die "no kernel at '$KERNEL_ARG'"
 	KERNEL=$(realpath "$KERNEL_ARG")
@@ -147,7 +141,7 @@ if [ -n "$KERNEL_ARG" ]; then
 else
 	# Debian's newest kernel, not the running one (which is not Debian's
 	# and cannot load modules).
-	KERNEL=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
+	KERNEL=$(newest_kernel_image)
 	[ -n "$KERNEL" ] || die "no /boot/vmlinuz-*: run tools/deps.sh"
 	KVER=${KERNEL#/boot/vmlinuz-}
 	MODDIR=/lib/modules/$KVER

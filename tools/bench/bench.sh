@@ -105,7 +105,10 @@ SRC_KO=${1:-$TOP/src/wgmpsc.ko}
 if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
 	die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
 fi
-KDIR=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+# newest_headers: the headers `make` builds against (tools/lib.sh).
+# shellcheck source=tools/lib.sh
+. "$TOP/tools/lib.sh"
+KDIR=$(newest_headers)
 [ -n "$KDIR" ] || die "no Debian linux-headers (make deps)"
 
 # WORK is wiped: refuse anything that is not a directory of its own.
@@ -174,7 +177,8 @@ COMMON_ENV=(--env "BENCH_DATA=$D" --env "BENCH_KEYS=$D/keys" --env "QBENCH_KO=$Q
 # A snapshot of vm.sh, taken now: bash reads a script as it runs it, and an
 # edit to tools/vm.sh during a long run would break a boot halfway.  It
 # sits in build/, one level below the top like tools/, so that it finds
-# the repository from its own path as vm.sh does.
+# the repository from its own path as vm.sh does.  (tools/lib.sh, which
+# vm.sh sources as it starts, is read whole then, not as a boot runs.)
 VM_COPY=$TOP/build/.bench-vm-$$.sh
 cp "$VM" "$VM_COPY" || die "cannot copy $VM"
 trap 'rm -f "$VM_COPY"' EXIT
