@@ -41,22 +41,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-T=$(mktemp -d /tmp/wgt-conformance.XXXXXX)
-MODULE_LOADED=0
+wgt_init conformance '^wgc-'
 T0=$SECONDS
-exec 3>&1
 
 cleanup() {
 	set +e
-	local pid
-	if [ -f "$T/pids" ]; then
-		while read -r pid; do
-			kill "$pid" 2>/dev/null
-		done <"$T/pids"
-	fi
-	wg_cleanup_namespaces '^wgc-'
-	[ "$MODULE_LOADED" = 0 ] || wg_unload_module_retry
-	rm -rf "$T"
+	wgt_cleanup
 }
 trap cleanup EXIT
 
