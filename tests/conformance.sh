@@ -188,6 +188,13 @@ expect_counts() {
 block_counters() {
 	local d4 d4k d6 arb atb n=10 t0 t1 t2 t3
 	pair 4
+	echo "# wg0: $(ip -n wgc-a -j -d link show dev wg0 | jq -c '.[0] | [.flags, .link_type, .mtu, .qdisc, .txqlen, .inet6_addr_gen_mode]')"
+	# Up and idle, before any traffic: nothing counted yet, no error.
+	snap c0
+	tap_check "counters: idle devices after up count nothing, on A" \
+		eq "$(<"$T/c0.a.dev") $(<"$T/c0.a.peer")" "0 0 0 0 0 0 0 0 0 0" "A dev, peer"
+	tap_check "counters: idle devices after up count nothing, on B" \
+		eq "$(<"$T/c0.b.dev") $(<"$T/c0.b.peer")" "0 0 0 0 0 0 0 0 0 0" "B dev, peer"
 	ping_file c10 wgc-b -c $n -i 0.2 -W 5 -s 56 10.9.0.1
 	t0=$EPOCHREALTIME
 	snap_raw c10
