@@ -189,6 +189,11 @@ block_counters() {
 	local d4 d4k d6 arb atb n=10 t0 t1 t2 t3
 	pair 4
 	echo "# wg0: $(ip -n wgc-a -j -d link show dev wg0 | jq -c '.[0] | [.flags, .link_type, .mtu, .qdisc, .txqlen, .inet6_addr_gen_mode]')"
+	# No IPv6 link-local address is generated for the device (address
+	# generation mode "none"), so the kernel has nothing to solicit with
+	# and nothing goes to a destination without a peer.
+	tap_check "counters: wg0 has no IPv6 link-local address after up (addrgenmode $(ip -n wgc-a -j -d link show dev wg0 | jq -r '.[0].inet6_addr_gen_mode'))" \
+		eq "$(ip -n wgc-a -6 -o addr show dev wg0 scope link)" "" "link-local addresses"
 	# Up and idle, before any traffic: nothing counted yet, no error.
 	snap c0
 	tap_check "counters: idle devices after up count nothing, on A" \
