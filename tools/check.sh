@@ -9,6 +9,8 @@
 #   then:   one boot per other tests/*.sh (not lib.sh, load.sh, demo.sh),
 #           except tests/pair-*.sh: two VMs at once (see run_pair),
 #           with WGMPSC_KO=DEBUG_KO and 2 vCPUs
+#   then:   tests/netlink.sh (some blocks) and tests/conformance.sh
+#           against the distro's wireguard.ko (Debian's kernel only)
 #   last:   the smoke run of `make bench` (two boots, RELEASE_KO)
 #
 # Every "ok"/"not ok" line of a test's output counts ("# SKIP" ones as
@@ -236,6 +238,15 @@ done
 if wanted netlink && [ -z "${CHECK_KERNEL:-}" ]; then
 	RUN_AS=netlink-intree run_test tests/netlink.sh --smp 2 --keep-distro-wireguard \
 		--module /opt/anchor/wireguard.ko --env "NETLINK_BLOCKS=block_same_key"
+fi
+
+# tests/conformance.sh asserts outcomes (exact counters, key change,
+# down/up, nested tunnels, allowed-IPs drops) that must be the same for
+# both modules: the normal loop ran it on wgmpsc, this runs it against
+# the distro's wireguard.ko (Debian's kernel only).
+if wanted conformance && [ -z "${CHECK_KERNEL:-}" ]; then
+	RUN_AS=conformance-intree run_test tests/conformance.sh --smp 2 --keep-distro-wireguard \
+		--module /opt/anchor/wireguard.ko
 fi
 
 # Last on a debug kernel: nothing leaked once every device is gone and the

@@ -1,0 +1,472 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Conformance: outcomes that must be the same for wgmpsc and the in-tree
+# driver.  Module-agnostic: it loads whatever $WGMPSC_KO names, wgmpsc or
+# the distro's wireguard.ko (tools/check.sh runs it against both; the
+# in-tree run is "conformance-intree").  Runs inside the VM (tools/vm.sh).
+#
+# The pair every block starts from (recreated per block, so counters start
+# at zero): devices made in wgc-mid, which keeps their UDP sockets, moved
+# to wgc-a and wgc-b; the outer UDP runs over wgc-mid's loopback.
+#
+#   +- wgc-a --------------------+          +- wgc-b --------------------+
+#   | wg0 10.9.0.1/24 fd09::1/64 |          | wg0 10.9.0.2/24 fd09::2/64 |
+#   +-----|----------------------+          +----------------------|-----+
+#   +- wgc-mid ------------------------------------------------------|-+
+#   |  lo: A's UDP :20001  <-- 127.0.0.1 (or [::1]) -->  B's UDP :20002 |
+#   +-------------------------------------------------------------------+
+#
+# nested adds wg1 in wgc-a and wgc-b (made there, sockets there), whose
+# endpoints are the other side's wg0 address (10.9.0.x or fd09::x), so
+# its UDP only ever travels inside wg0:
+#
+#   wgc-a: wg1 10.10.0.1 :20011 -> wg0 ==(lo, wgc-mid)==> wg0 -> wg1 10.10.0.2 :20012 (wgc-b)
+#
+# Blocks: counters (exact device and per-peer counters), privkey (a
+# private key change with a session up), downup (a device down and up
+# under traffic), mismatch (a packet from outside the allowed IPs),
+# nested (tunnels two deep; last: wgmpsc used to panic there).
+#
+# Message sizes (UDP payload): handshake initiation 148, response 92,
+# cookie reply 64, keepalive 32, data 16 + roundup(plaintext, 16) + 16.
+#
+# WGT_BLOCKS: the blocks to run, in order (default: all of them, e.g.
+# "counters privkey downup mismatch" to leave out nested).
+# Output is TAP; the exit status is non-zero if any test failed.
+
+set -e
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+. "$HERE/lib.sh"
+
+wgt_init conformance '^wgc-'
+T0=$SECONDS
+
+cleanup() {
+	set +e
+	wgt_cleanup
+}
+trap cleanup EXIT
+
+# --- helpers -----------------------------------------------------------
+
+# Protocol message sizes, UDP payload bytes.
+INIT=148
+RESP=92
+# data LEN: a data message carrying an inner packet of LEN bytes (padded
+# to a multiple of 16; the MTU cap on padding never applies here).
+data() { echo $((16 + (($1 + 15) / 16) * 16 + 16)); }
+# Inner packet sizes of a ping with -s N: ICMP header 8, IPv4 20, IPv6 40.
+ping4() { echo $(($1 + 8 + 20)); }
+ping6() { echo $(($1 + 8 + 40)); }
+
+# The namespace of address .1 and of address .2.
+SIDE=([1]=wgc-a [2]=wgc-b)
+
+# pair [OUTER]: fresh wgc-mid, wgc-a, wgc-b and the two wg0 devices;
+# OUTER is 4 (default) or 6, the family of the endpoints.
+pair() {
+	local outer=${1:-4} lo=127.0.0.1 ns i
+	[ "$outer" = 4 ] || lo='[::1]'
+	wg_cleanup_namespaces '^wgc-'
+	for ns in wgc-mid wgc-a wgc-b; do
+		ip netns add $ns
+	done
+	# (ip -batch: each exec counts under TCG.)
+	ip -n wgc-mid -batch - <<-EOF
+	link set lo up
+	link add wg0 type wireguard
+	link add wgb type wireguard
+	EOF
+	nsx wgc-mid wg set wg0 private-key "$T/a.key" listen-port 20001 \
+		peer "$(pub b)" endpoint "$lo:20002" allowed-ips 10.9.0.2/32,fd09::2/128
+	nsx wgc-mid wg set wgb private-key "$T/b.key" listen-port 20002 \
+		peer "$(pub a)" endpoint "$lo:20001" allowed-ips 10.9.0.1/32,fd09::1/128
+	ip -n wgc-mid -batch - <<-EOF
+	link set wg0 netns wgc-a
+	link set wgb netns wgc-b name wg0
+	EOF
+	for i in 1 2; do
+		ip -n "${SIDE[i]}" -batch - <<-EOF
+		link set lo up
+		addr add 10.9.0.$i/24 dev wg0
+		addr add fd09::$i/64 dev wg0 nodad
+		link set wg0 up
+		EOF
+	done
+}
+
+# ping_file NAME NS ARGS...: runs ping, output in $T/NAME.out.
+ping_file() {
+	local name=$1 ns=$2
+	shift 2
+	ns_timeout 150 "$ns" ping "$@" >"$T/$name.out" 2>&1 || true
+}
+# ping_test NAME NS MAXLOSS PING-ARGS...: TAP on the loss of one ping run.
+ping_test() {
+	local name=$1 ns=$2 max=$3
+	shift 3
+	ping_file ping "$ns" "$@"
+	tap_check "$name" loss_at_most "$T/ping.out" "$max"
+}
+
+# snap NAME: both sides' device counters and peer transfer, in
+# $T/NAME.{a,b}.dev ("rx_bytes rx_packets rx_errors rx_dropped tx_bytes
+# tx_packets tx_errors tx_dropped" of the device) and .peer ("rx tx"
+# transfer of its only peer).  Taken between pings
+# that must come less than 10 s apart (no passive keepalive), on a
+# crowded TCG host: only the four reads here, all parsing afterwards.
+snap() {
+	snap_raw "$1"
+	snap_parse "$1"
+}
+snap_raw() {
+	ip -n wgc-a -s -j link show dev wg0 >"$T/$1.a.devj"
+	nsx wgc-a wg show wg0 dump >"$T/$1.a.dump"
+	ip -n wgc-b -s -j link show dev wg0 >"$T/$1.b.devj"
+	nsx wgc-b wg show wg0 dump >"$T/$1.b.dump"
+}
+snap_parse() {
+	local s
+	for s in a b; do
+		jq -r '.[0].stats64 | "\(.rx.bytes) \(.rx.packets) \(.rx.errors) \(.rx.dropped) \(.tx.bytes) \(.tx.packets) \(.tx.errors) \(.tx.dropped)"' \
+			"$T/$1.$s.devj" >"$T/$1.$s.dev"
+		awk 'NR == 2 { print $6, $7 }' "$T/$1.$s.dump" >"$T/$1.$s.peer"
+	done
+	show_snap "$1"
+}
+# show_snap NAME: the snapshot, as a TAP diagnostic.
+show_snap() {
+	echo "# $1: A dev [$(<"$T/$1.a.dev")] peer [$(<"$T/$1.a.peer")]," \
+		"B dev [$(<"$T/$1.b.dev")] peer [$(<"$T/$1.b.peer")]"
+}
+# field FILE N: the Nth word of FILE.
+field() { awk -v n="$2" '{ print $n }' "$1"; }
+
+# dev_equals_peer SNAP SIDE: the device's rx/tx bytes equal its peer's
+# rx/tx transfer.
+dev_equals_peer() {
+	local d="$T/$1.$2.dev" p="$T/$1.$2.peer"
+	eq "$(field "$d" 1) $(field "$d" 5)" "$(field "$p" 1) $(field "$p" 2)" \
+		"device rx/tx bytes vs peer rx/tx"
+}
+
+# expect_counts LABEL SNAP A_RXB A_RXP A_TXB A_TXP: exact counters of
+# snapshot SNAP; B's are A's mirrored (one peer each, nothing lost).
+# Device errors and drops stay 0.
+expect_counts() {
+	local l=$1 s=$2 arb=$3 arp=$4 atb=$5 atp=$6
+	tap_check "$l: A's peer transfer rx $arb tx $atb" \
+		eq "$(<"$T/$s.a.peer")" "$arb $atb" "A peer rx tx"
+	tap_check "$l: B's peer transfer rx $atb tx $arb" \
+		eq "$(<"$T/$s.b.peer")" "$atb $arb" "B peer rx tx"
+	tap_check "$l: A's device rx $arb bytes/$arp packets, tx $atb/$atp, no errors or drops" \
+		eq "$(<"$T/$s.a.dev")" "$arb $arp 0 0 $atb $atp 0 0" "A dev"
+	tap_check "$l: B's device rx $atb bytes/$atp packets, tx $arb/$arp, no errors or drops" \
+		eq "$(<"$T/$s.b.dev")" "$atb $atp 0 0 $arb $arp 0 0" "B dev"
+	tap_check "$l: device bytes == peer bytes on A" dev_equals_peer "$s" a
+	tap_check "$l: device bytes == peer bytes on B" dev_equals_peer "$s" b
+}
+
+# --- blocks --------------------------------------------------------------
+
+# Counters, exact.  The rule (the in-tree driver's): per-peer transfer
+# and device rx/tx bytes both count the UDP payload of every WireGuard
+# message, handshake messages included, and device packets count those
+# messages.  B's first ping is queued, starts the handshake (B sends an
+# initiation, A a response) and goes out as soon as B has the session,
+# with no keepalive; the responder A sends nothing before B's first data.
+# So after N pings B -> A of inner size L, all answered:
+#   A rx = B tx = INIT + N * data(L)   bytes,  1 + N packets
+#   A tx = B rx = RESP + N * data(L)   bytes,  1 + N packets
+# and each later ping adds data(its size) and 1 packet each way.
+# Nothing else may be sent before the passive keepalive (10 s after B's
+# last receive without sending): so the pings and snapshots run back to
+# back, and the assertions only after the last one.
+block_counters() {
+	local d4 d4k d6 arb atb n=10 t0 t1 t2 t3
+	pair 4
+	echo "# wg0: $(ip -n wgc-a -j -d link show dev wg0 | jq -c '.[0] | [.flags, .link_type, .mtu, .qdisc, .txqlen, .inet6_addr_gen_mode]')"
+	# No IPv6 link-local address is generated for the device (address
+	# generation mode "none"), so the kernel has nothing to solicit with
+	# and nothing goes to a destination without a peer.
+	tap_check "counters: wg0 has no IPv6 link-local address after up (addrgenmode $(ip -n wgc-a -j -d link show dev wg0 | jq -r '.[0].inet6_addr_gen_mode'))" \
+		eq "$(ip -n wgc-a -6 -o addr show dev wg0 scope link)" "" "link-local addresses"
+	# Up and idle, before any traffic: nothing counted yet, no error.
+	snap c0
+	tap_check "counters: idle devices after up count nothing, on A" \
+		eq "$(<"$T/c0.a.dev") $(<"$T/c0.a.peer")" "0 0 0 0 0 0 0 0 0 0" "A dev, peer"
+	tap_check "counters: idle devices after up count nothing, on B" \
+		eq "$(<"$T/c0.b.dev") $(<"$T/c0.b.peer")" "0 0 0 0 0 0 0 0 0 0" "B dev, peer"
+	ping_file c10 wgc-b -c $n -i 0.2 -W 5 -s 56 10.9.0.1
+	t0=$EPOCHREALTIME
+	snap_raw c10
+	# One 1000-byte ping (a 1028-byte IPv4 packet) each way.
+	t1=$EPOCHREALTIME
+	ping_file c1k wgc-b -c 1 -W 5 -s 1000 10.9.0.1
+	t2=$EPOCHREALTIME
+	snap_raw c1k
+	# Three IPv6 pings (104-byte packets).
+	t3=$EPOCHREALTIME
+	ping_file c6 wgc-b -c 3 -i 0.2 -W 5 -s 56 fd09::1
+	snap_raw c6
+	# (Had a gap reached 10 s, B would have sent a keepalive in it.)
+	echo "# counters: gaps between the pings $(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
+		'BEGIN { printf "%.1f s and %.1f s", b - a, d - c }')"
+	snap_parse c10
+	snap_parse c1k
+	snap_parse c6
+
+	d4=$(data "$(ping4 56)")
+	tap_check "counters: $n pings B -> A (-s 56), all answered" loss_at_most "$T/c10.out" 0
+	arb=$((INIT + n * d4))
+	atb=$((RESP + n * d4))
+	expect_counts "counters: after $n pings, $d4-byte data messages" c10 \
+		$arb $((1 + n)) $atb $((1 + n))
+
+	d4k=$(data "$(ping4 1000)")
+	tap_check "counters: a 1000-byte ping B -> A answered" loss_at_most "$T/c1k.out" 0
+	arb=$((arb + d4k))
+	atb=$((atb + d4k))
+	expect_counts "counters: + one $d4k-byte data message each way" c1k \
+		$arb $((2 + n)) $atb $((2 + n))
+
+	d6=$(data "$(ping6 56)")
+	tap_check "counters: 3 IPv6 pings B -> A answered" loss_at_most "$T/c6.out" 0
+	arb=$((arb + 3 * d6))
+	atb=$((atb + 3 * d6))
+	expect_counts "counters: + three $d6-byte IPv6 data messages each way" c6 \
+		$arb $((5 + n)) $atb $((5 + n))
+}
+
+# A private key change with a session up: B first swaps A's peer entry
+# for A's new public key, then A takes its new private key; A's very next
+# packet must get through (the in-tree driver passes in this order), so
+# the key change must drop A's sessions made under the old identity and
+# start a handshake under the new one.  Counted in bytes: A's peer entry
+# (kept) has both sessions' messages, B's new entry only the new one's,
+# B's device both.
+block_privkey() {
+	local d4 old_a_rx old_a_tx new_rx new_tx msgs
+	pair 4
+	d4=$(data "$(ping4 56)")
+	ping_test "privkey: session up, A -> B" wgc-a 0 -c 2 -i 0.2 -W 5 10.9.0.2
+	nsx wgc-b wg set wg0 peer "$(pub a)" remove
+	nsx wgc-b wg set wg0 peer "$(pub an)" endpoint 127.0.0.1:20001 \
+		allowed-ips 10.9.0.1/32,fd09::1/128
+	nsx wgc-a wg set wg0 private-key "$T/an.key"
+	ping_file pk wgc-a -c 1 -W 1 10.9.0.2
+	ping_file pkback wgc-b -c 2 -i 0.2 -W 5 10.9.0.1
+	snap_raw pk
+	tap_check "privkey: right after A's key change, ping -c 1 -W 1 A -> B is answered" \
+		loss_at_most "$T/pk.out" 0
+	tap_check "privkey: and then B -> A" loss_at_most "$T/pkback.out" 0
+	tap_check "privkey: A's public key is now the new one" \
+		eq "$(nsx wgc-a wg show wg0 public-key)" "$(pub an)" "A public key"
+	tap_check "privkey: B's entry for A's new key has had a handshake" \
+		test "$(in_ns wgc-b wg show wg0 latest-handshakes | awk '{ print $2 }')" -gt 0
+	snap_parse pk
+	# Old session: INIT + 2 data / RESP + 2 data; new one (A initiates
+	# again): INIT + 1 + 2 data / RESP + 1 + 2 data.
+	old_a_tx=$((INIT + 2 * d4))
+	old_a_rx=$((RESP + 2 * d4))
+	new_tx=$((INIT + 3 * d4))
+	new_rx=$((RESP + 3 * d4))
+	msgs=$(((1 + 2) + (1 + 3)))
+	tap_check "privkey: A's peer transfer rx $((old_a_rx + new_rx)) tx $((old_a_tx + new_tx)) (both sessions, a new initiation)" \
+		eq "$(<"$T/pk.a.peer")" "$((old_a_rx + new_rx)) $((old_a_tx + new_tx))" "A peer rx tx"
+	tap_check "privkey: B's new peer entry rx $new_tx tx $new_rx (the new session only)" \
+		eq "$(<"$T/pk.b.peer")" "$new_tx $new_rx" "B peer rx tx"
+	tap_check "privkey: B's device rx $((old_a_tx + new_tx))/$msgs tx $((old_a_rx + new_rx))/$msgs (both)" \
+		eq "$(<"$T/pk.b.dev")" "$((old_a_tx + new_tx)) $msgs 0 0 $((old_a_rx + new_rx)) $msgs 0 0" "B dev"
+	tap_check "privkey: device bytes == peer bytes on A" dev_equals_peer pk a
+}
+
+# first_reply_after FILE T: seconds from T to the first reply in a
+# `ping -D` output FILE, or nothing.
+first_reply_after() {
+	awk -v t="$2" -F'[][]' '/bytes from/ && $2 > t { printf "%.2f\n", $2 - t; exit }' "$1"
+}
+# replied_within FILE T SECS: a reply came at most SECS after T.
+replied_within() {
+	local d
+	d=$(first_reply_after "$1" "$2")
+	[ -n "$d" ] && awk -v d="$d" -v m="$3" 'BEGIN { exit !(d <= m) }' && return 0
+	echo "first reply after up: ${d:-none}, wanted within $3 s"
+	ping_summary "$1"
+	return 1
+}
+
+# A device goes down and up while both sides ping: after up, the side
+# that went down replies and gets replies again at once (its next packet
+# starts a fresh handshake: its latest handshake is no older than the
+# up; the one before was 3 s earlier), and every side's device bytes
+# still equal its peer's transfer.
+block_downup() {
+	local tup hs
+	pair 4
+	ping_test "downup: session up, A -> B" wgc-a 0 -c 1 -W 5 10.9.0.2
+	bg dflood 30 wgc-a ping -D -i 0.05 -W 1 -w 7 10.9.0.2
+	bg dback 30 wgc-b ping -D -i 0.2 -W 1 -w 7 10.9.0.1
+	sleep 2
+	ip -n wgc-a link set wg0 down
+	sleep 1
+	# (Taken before the up: a handshake may complete before date(1) runs.)
+	tup=$(date +%s.%N)
+	ip -n wgc-a link set wg0 up
+	bg_wait dflood
+	bg_wait dback
+	tap_check "downup: A (down, then up) gets a reply from B within 2 s of up" \
+		replied_within "$T/dflood.out" "$tup" 2
+	tap_check "downup: B gets a reply from A within 2 s of A's up" \
+		replied_within "$T/dback.out" "$tup" 2
+	hs=$(in_ns wgc-a wg show wg0 latest-handshakes | awk '{ print $2 }')
+	tap_check "downup: A had a fresh handshake after up (latest $hs, up at ${tup%.*})" \
+		test "$hs" -ge "${tup%.*}"
+	snap du
+	tap_check "downup: device bytes == peer bytes on A" dev_equals_peer du a
+	tap_check "downup: device bytes == peer bytes on B" dev_equals_peer du b
+	tap_check "downup: no device errors on A or B" \
+		eq "$(field "$T/du.a.dev" 3) $(field "$T/du.a.dev" 7) $(field "$T/du.b.dev" 3) $(field "$T/du.b.dev" 7)" \
+		"0 0 0 0" "rx_errors tx_errors, A then B"
+	ping_test "downup: afterwards, B -> A" wgc-b 0 -c 2 -i 0.2 -W 5 10.9.0.1
+}
+
+# minus SNAP1 SNAP2 SIDE KIND: SNAP2's counters minus SNAP1's.
+minus() {
+	paste -d' ' "$T/$1.$3.$4" "$T/$2.$3.$4" |
+		awk '{ n = NF / 2; s = ""; for (i = 1; i <= n; i++) s = s (i > 1 ? " " : "") $(i + n) - $i; print s }'
+}
+
+# A packet from B whose inner source is outside the allowed IPs A has for
+# B: A authenticates it and drops it.  What it counts (the in-tree
+# driver's rule): one device rx_error per packet, and neither device
+# rx_bytes/rx_packets nor the peer's rx transfer; B counts them as sent.
+# The session comes up with A's pings, answered by B, so B has no passive
+# keepalive due that could blur B's tx (A's may come, on A's tx and B's
+# rx: not asserted).
+block_mismatch() {
+	local d4 n=3
+	pair 4
+	d4=$(data "$(ping4 56)")
+	ping_test "mismatch: session up, A -> B" wgc-a 0 -c 1 -W 5 10.9.0.2
+	ip -n wgc-b addr add 10.9.1.2/32 dev wg0
+	snap mm0
+	ping_file mm wgc-b -c $n -i 0.2 -W 1 -I 10.9.1.2 10.9.0.1
+	snap mm1
+	tap_check "mismatch: pings from B's 10.9.1.2 (not in A's allowed IPs for B) get no reply" \
+		eq "$(received "$T/mm.out")" 0 "replies"
+	tap_check "mismatch: A's device: rx_errors +$n, rx bytes, packets and drops +0" \
+		eq "$(minus mm0 mm1 a dev | cut -d' ' -f1-4)" "0 0 $n 0" "A dev rx bytes packets errors dropped delta"
+	tap_check "mismatch: A's peer rx transfer +0" \
+		eq "$(minus mm0 mm1 a peer | cut -d' ' -f1)" "0" "A peer rx delta"
+	tap_check "mismatch: B's device sent $n data messages: tx +$((n * d4)) bytes, +$n packets, no errors or drops" \
+		eq "$(minus mm0 mm1 b dev | cut -d' ' -f5-8)" "$((n * d4)) $n 0 0" "B dev tx bytes packets errors dropped delta"
+	tap_check "mismatch: B's peer tx transfer +$((n * d4))" \
+		eq "$(minus mm0 mm1 b peer | cut -d' ' -f2)" "$((n * d4))" "B peer tx delta"
+}
+
+tcp_listening() { [ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ]; }
+
+# tcp_copy NAME SERVER_NS CLIENT_NS ADDR PORT: sends $T/tcp.data from
+# CLIENT_NS to an ncat in SERVER_NS over TCP; the bytes that arrive are in
+# $T/NAME.recv.
+tcp_copy() {
+	local name=$1 sns=$2 cns=$3 addr=$4 port=$5 pid
+	ns_argv 120 "$sns" ncat -l -p "$port" --recv-only
+	"${NS_ARGV[@]}" >"$T/$name.recv" 2>"$T/$name.err" &
+	pid=$!
+	echo $pid >>"$T/pids"
+	wait_until 20 tcp_listening "$sns" "$port"
+	ns_timeout 120 "$cns" ncat --send-only "$addr" "$port" <"$T/tcp.data" 2>>"$T/$name.err" || true
+	wait "$pid" || true
+}
+same_bytes() {
+	cmp "$1" "$2" && return 0
+	echo "sent $(stat -c %s "$1") bytes, received $(stat -c %s "$2")"
+	return 1
+}
+
+# nested_wg1 INNER: wg1 in wgc-a and wgc-b (sockets where they are),
+# endpoints B's/A's wg0 address of family INNER, so that wg1's UDP can
+# only go through wg0.
+nested_wg1() {
+	local ea=10.9.0.1 eb=10.9.0.2 ns i
+	[ "$1" = 4 ] || { ea='[fd09::1]'; eb='[fd09::2]'; }
+	for ns in a b; do
+		ip -n wgc-$ns link del wg1 2>/dev/null || true
+		ip -n wgc-$ns link add wg1 type wireguard
+	done
+	nsx wgc-a wg set wg1 private-key "$T/c.key" listen-port 20011 \
+		peer "$(pub d)" endpoint "$eb:20012" allowed-ips 10.10.0.2/32,fd10::2/128
+	nsx wgc-b wg set wg1 private-key "$T/d.key" listen-port 20012 \
+		peer "$(pub c)" endpoint "$ea:20011" allowed-ips 10.10.0.1/32,fd10::1/128
+	for i in 1 2; do
+		ip -n "${SIDE[i]}" -batch - <<-EOF
+		addr add 10.10.0.$i/24 dev wg1
+		addr add fd10::$i/64 dev wg1 nodad
+		link set wg1 up
+		EOF
+	done
+}
+
+# nested_case LABEL MTU: traffic B -> A through wg1 at that MTU: floods
+# of small and of the largest unfragmented pings, every one answered (no
+# -w: ping sends exactly -c and waits for the last reply), and a TCP copy
+# that arrives byte for byte.
+nested_case() {
+	local l=$1 mtu=$2 big t=$EPOCHREALTIME
+	ip -n wgc-a link set wg1 mtu "$mtu"
+	ip -n wgc-b link set wg1 mtu "$mtu"
+	big=$((mtu - 28))
+	ping_test "$l: ping B -> A through wg1" wgc-b 0 -c 1 -W 10 10.10.0.1
+	ping_test "$l: flood ping, 100 x 56 bytes, 0% loss" \
+		wgc-b 0 -f -c 100 -W 5 10.10.0.1
+	ping_test "$l: flood ping, 30 x $big bytes (the MTU's largest), 0% loss" \
+		wgc-b 0 -f -c 30 -s $big -W 5 10.10.0.1
+	ping_test "$l: IPv6 inner ping, 1200 bytes" wgc-b 0 -c 1 -s 1200 -W 5 fd10::1
+	echo "# pings: $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+	t=$EPOCHREALTIME
+	tcp_copy nt wgc-a wgc-b 10.10.0.1 5201
+	tap_check "$l: TCP copy of $(stat -c %s "$T/tcp.data") bytes B -> A arrives intact" \
+		same_bytes "$T/tcp.data" "$T/nt.recv"
+	echo "# TCP: $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+}
+
+# Tunnels nested two deep: wg1's UDP runs inside wg0, for each family of
+# wg0's outer UDP and of wg1's endpoint, at MTU 1340 (wg1's messages fit
+# in wg0 unfragmented); and, with IPv6 for both, at the default 1420
+# (wg1's largest messages are fragmented inside wg0).
+block_nested() {
+	local outer inner t
+	head -c 1000000 /dev/urandom >"$T/tcp.data"
+	for outer in 4 6; do
+		pair $outer
+		for inner in 4 6; do
+			t=$SECONDS
+			nested_wg1 $inner
+			echo "# nested: wg1 set up in $((SECONDS - t)) s"
+			nested_case "nested: wg0 outer IPv$outer, wg1 endpoint IPv$inner, MTU 1340" 1340
+			[ $outer$inner != 66 ] ||
+				nested_case "nested: wg0 outer IPv$outer, wg1 endpoint IPv$inner, MTU 1420" 1420
+			echo "# nested IPv$outer/IPv$inner: $((SECONDS - t)) s"
+		done
+	done
+}
+
+# --- main --------------------------------------------------------------
+
+umask 077
+wg_test_start
+for k in a b an c d; do
+	keypair $k
+done
+
+for b in ${WGT_BLOCKS:-counters privkey downup mismatch nested}; do
+	run_block "block_$b"
+done
+
+echo "# total: $((SECONDS - T0)) s"
+tap_done
