@@ -6,7 +6,7 @@ set -e
 PKGS="build-essential linux-image-amd64 linux-headers-amd64 qemu-system-x86
 busybox-static wireguard-tools wireguard-go iproute2 iputils-ping iperf3 ncat xz-utils
 iptables kmod cpio python3 ethtool procps psmisc gawk bc sparse
-gnuplot-nox python3-cryptography
+gnuplot-nox python3-cryptography jq
 linux-source-6.1 bison flex libelf-dev libssl-dev
 clang libclang-rt-14-dev"
 
