@@ -191,7 +191,10 @@ block_roundtrip() {
 		expect_dump $ns wg0 <"$T/rt2.dump"
 	# With the debug build: syncconf created one peer and destroyed one,
 	# so unchanged peers were kept, not re-created.
-	if [ "$(lifetime_count Peer created)" -gt 0 ]; then
+	if ! wgmpsc_only "config: syncconf created exactly 1 peer and destroyed exactly 1" \
+		"counts the debug build's peer lifetime log"; then
+		:
+	elif [ "$(lifetime_count Peer created)" -gt 0 ]; then
 		tap_check "config: syncconf created exactly 1 peer and destroyed exactly 1" \
 			wait_until 10 peer_churn_is "1 1"
 	else
@@ -701,7 +704,12 @@ block_teardown_audit() {
 		sh -c "! ip -d link show type wireguard | grep -q ."
 
 	c=$(lifetime_count '[A-Z][A-Za-z]*' created)
-	if [ "$c" -eq 0 ]; then
+	if under_intree; then
+		tap_skip "lifetime: the module logs object lifetimes" \
+			"wgmpsc-specific: the debug build's object lifetime log"
+		tap_skip "lifetime: every created object is destroyed, and only those" \
+			"wgmpsc-specific: audits the debug build's object lifetime log"
+	elif [ "$c" -eq 0 ]; then
 		tap_not_ok "lifetime: the module logs object lifetimes (no 'created' line at all: not the debug build?)"
 		tap_skip "lifetime: every created object is destroyed, and only those" "nothing logged"
 	else
@@ -715,16 +723,10 @@ block_teardown_audit() {
 	tap_check "teardown: kernel not tainted by a warning, oops or lockup" kernel_clean
 }
 
-run_block block_roundtrip
-run_block block_replace
-run_block block_keys
-run_block block_weird_keys
-run_block block_allowedips
-run_block block_ports
-run_block block_fwmark
-run_block block_netns_move
-run_block block_netns_delete
-run_block block_many_peers
-run_block block_teardown_audit
+# WGT_BLOCKS: the blocks to run, in order (default: all of them; e.g.
+# "ports netns_move teardown_audit" while working on one).
+for b in ${WGT_BLOCKS:-roundtrip replace keys weird_keys allowedips ports fwmark netns_move netns_delete many_peers teardown_audit}; do
+	run_block "block_$b"
+done
 
 tap_done
