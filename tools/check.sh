@@ -251,12 +251,12 @@ if [ -z "${CHECK_KERNEL:-}" ]; then
 	wanted_intree netlink &&
 		RUN_AS=netlink-intree run_test tests/netlink.sh "${INTREE[@]}" \
 			--env "NETLINK_BLOCKS=block_same_key"
-	# The configuration surface, every block; 2,000 peers rather than
+	# The configuration surface, every block; 1,000 peers rather than
 	# 20,000 in block_many_peers: the in-tree driver takes about 6
 	# minutes under TCG to delete 20,000.
 	wanted_intree netns &&
 		RUN_AS=netns-intree run_test tests/netns.sh "${INTREE[@]}" \
-			--env "WGT_MANY_PEERS=2000"
+			--env "WGT_MANY_PEERS=1000"
 	# The data path's scenarios: namespaces, pings, iperf over outer
 	# IPv4 and IPv6, roaming, NAT, MTU, routing loop, teardown.  Not
 	# flood, stress, churn: mostly wgmpsc's own counters, and minutes
