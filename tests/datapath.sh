@@ -521,6 +521,7 @@ block_loop() {
 	ip -n wg-mid route add fd99::/64 dev wgloop
 	nsx wg-mid wg set wgloop peer "$(pub kl2)" endpoint 10.99.0.2:20002
 	tx0=$(in_ns wg-mid wg show wgloop transfer | awk '{ print $3 }')
+	echo "# wgloop device counters: tx $(ip -n wg-mid -s -j link show wgloop | python3 -S -c 'import json,sys; t=json.load(sys.stdin)[0]["stats64"]["tx"]; print(" ".join("%s=%s" % kv for kv in sorted(t.items())))')"
 
 	# Data of the established session, then handshake initiations (a new
 	# peer entry has no session), then over an IPv6 endpoint: each is
@@ -529,8 +530,21 @@ block_loop() {
 	tap_check "loop: data into a tunnel routed into itself is dropped (no reply)" \
 		no_reply "$T/loopdata.out"
 	tx1=$(in_ns wg-mid wg show wgloop transfer | awk '{ print $3 }')
-	tap_check "loop: nothing was sent for the looped packets (peer tx bytes stay $tx0)" \
-		test "$tx1" = "$tx0"
+	# README's deliberate differences: wgmpsc drops a packet whose outer
+	# route leads back into the device before encrypting it; the in-tree
+	# driver encrypts and sends it, and the nested packet comes back in
+	# to be encrypted again, until the stack's transmit recursion limit
+	# drops it (observed: peer tx 788 -> 593,492 bytes, device tx dropped
+	# 0 -> 49, for 100 pings).  Nothing reaches the wire either way (the
+	# checks before and after this one).
+	if under_intree; then
+		tap_check "loop: the in-tree driver sends looped packets into itself (peer tx bytes grow from $tx0)" \
+			sh -c '[ "$1" -gt "$2" ] || { echo "peer tx bytes $2 -> $1"; exit 1; }' _ "$tx1" "$tx0"
+	else
+		tap_check "loop: nothing was sent for the looped packets (peer tx bytes stay $tx0)" \
+			eq "$tx1" "$tx0" "peer tx bytes"
+	fi
+	echo "# wgloop device counters: tx $(ip -n wg-mid -s -j link show wgloop | python3 -S -c 'import json,sys; t=json.load(sys.stdin)[0]["stats64"]["tx"]; print(" ".join("%s=%s" % kv for kv in sorted(t.items())))')"
 	nsx wg-mid wg set wgloop peer "$(pub kl2)" remove
 	nsx wg-mid wg set wgloop peer "$(pub kl2)" endpoint 10.99.0.2:20002 \
 		allowed-ips 10.98.0.2/32,fd98::2/128,10.99.0.0/24,fd99::/64
