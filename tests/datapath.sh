@@ -531,8 +531,8 @@ block_loop() {
 		no_reply "$T/loopdata.out"
 	tx1=$(in_ns wg-mid wg show wgloop transfer | awk '{ print $3 }')
 	# README's deliberate differences: wgmpsc drops a packet whose outer
-	# route leads back into the device before encrypting it; the in-tree
-	# driver encrypts and sends it, and the nested packet comes back in
+	# route leads back into the device instead of sending it; the in-tree
+	# driver sends it, and the nested packet comes back in
 	# to be encrypted again, until the stack's transmit recursion limit
 	# drops it (observed: peer tx 788 -> 593,492 bytes, device tx dropped
 	# 0 -> 49, for 100 pings).  Nothing reaches the wire either way (the
