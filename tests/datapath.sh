@@ -34,6 +34,11 @@
 # printed for information only; what is asserted is that traffic passes
 # and, for TCP, that no 1-second interval is at 0 bits/s.
 #
+# tools/check.sh also runs most blocks against the distribution's
+# wireguard.ko (datapath-intree): what reads wgmpsc's ethtool -S counters
+# or its lifetime log is a SKIP there, and the routing loop's transfer
+# counters are each driver's own (README's deliberate differences).
+#
 # WGT_STRESS_SECONDS (default 120): length of the receive stress.
 # WGT_IPERF_SECONDS (default 3), WGT_IPERF_UDP_SECONDS (default 2): length
 # of the short iperf3 TCP and UDP runs (outer IPv4/IPv6 matrices, MTU).
