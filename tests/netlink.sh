@@ -6,8 +6,9 @@
 # request is refused with the right error and leaves the device exactly as
 # it was (wgmpsc validates a whole request before applying any of it).
 # Then requests that name one peer more than once, whose entries take
-# effect in order as they do with the in-tree driver (tools/check.sh runs
-# that block against the distro's wireguard.ko too).
+# effect in order as they do with the in-tree driver, and README's
+# deliberate differences, each driver's side (tools/check.sh runs those
+# two blocks against the distro's wireguard.ko too).
 # Runs inside the test VM as root (tools/vm.sh), loading $WGMPSC_KO.
 #
 #   +- wgt-bad ---------------------------------------+
