@@ -34,7 +34,7 @@
 # printed for information only; what is asserted is that traffic passes
 # and, for TCP, that no 1-second interval is at 0 bits/s.
 #
-# tools/check.sh also runs most blocks against the distribution's
+# tools/check.sh also runs every block against the distribution's
 # wireguard.ko (datapath-intree): what reads wgmpsc's ethtool -S counters
 # or its lifetime log is a SKIP there, and the routing loop's transfer
 # counters are each driver's own (README's deliberate differences).
