@@ -6,8 +6,9 @@
 # request is refused with the right error and leaves the device exactly as
 # it was (wgmpsc validates a whole request before applying any of it).
 # Then requests that name one peer more than once, whose entries take
-# effect in order as they do with the in-tree driver (tools/check.sh runs
-# that block against the distro's wireguard.ko too).
+# effect in order as they do with the in-tree driver, and README's
+# deliberate differences, each driver's side (tools/check.sh runs those
+# two blocks against the distro's wireguard.ko too).
 # Runs inside the test VM as root (tools/vm.sh), loading $WGMPSC_KO.
 #
 #   +- wgt-bad ---------------------------------------+
@@ -220,16 +221,65 @@ block_same_key() {
 	ip netns del $ns
 }
 
+# README's deliberate differences from the in-tree driver, each row
+# asserted for the driver under test (lib.sh's WG_UNDER_TEST): what
+# wgmpsc does (block_bad_input asserts it more thoroughly) or what the
+# in-tree driver does.  tools/check.sh runs it against both.
+block_differences() {
+	local ns=wgt-diff a out want
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	ip -n $ns link add wgo type wireguard
+	a=$(pubkey_new)
+	printf '[Interface]\nPrivateKey = %s\nListenPort = 43000\nFwMark = 0x42\n[Peer]\nPublicKey = %s\nEndpoint = 192.0.2.7:7\nAllowedIPs = 10.70.0.0/16\n' \
+		"$(wg genkey)" "$a" >"$T/diff.conf"
+	nsx $ns wg setconf wg0 "$T/diff.conf"
+	nsx $ns wg set wgo listen-port 43001
+	ip -n $ns link set wg0 up
+	ip -n $ns link set wgo up
+	dump $ns wg0 >"$T/diff.before"
+
+	# An endpoint whose length does not fit its family: the in-tree
+	# driver ignores it (the request succeeds, the endpoint stays);
+	# wgmpsc refuses the request with EINVAL.  Neither takes it.
+	want=errno=EINVAL
+	under_intree && want=errno=0
+	for c in endpoint-family endpoint-v6-short; do
+		out=$(genl $ns $c wg0 "$a")
+		tap_check "differences: genl $c -> ${want#errno=} ($WG_UNDER_TEST)" \
+			eq "${out%% extack=*}" "$want" reply
+		tap_check "differences: genl $c: the endpoint is not taken, nothing changes" \
+			same_dump $ns wg0 "$T/diff.before"
+	done
+
+	# A request that fails part-way: the in-tree driver keeps what it
+	# applied before the error (here the fwmark, applied before the
+	# port); wgmpsc applies all of a request or nothing.
+	tap_check "differences: wg set fwmark 0x99 listen-port <in use> is refused" \
+		fails_with 'Address already in use' nsx $ns wg set wg0 fwmark 0x99 listen-port 43001
+	if under_intree; then
+		sed -e '1s/\t0x42$/\t0x99/' "$T/diff.before" >"$T/diff.fw"
+		tap_check "differences: ... the in-tree driver kept the fwmark (0x99), nothing else changed" \
+			same_dump $ns wg0 "$T/diff.fw"
+	else
+		tap_check "differences: ... wgmpsc changed nothing" same_dump $ns wg0 "$T/diff.before"
+	fi
+	nsx $ns wg set wg0 fwmark 0x42
+	tap_check "differences: (fwmark back to 0x42)" same_dump $ns wg0 "$T/diff.before"
+	ip netns del $ns
+}
+
 wg_test_start
 
 # NETLINK_BLOCKS: a subset, e.g. the request semantics alone against the
 # in-tree driver (tools/check.sh).
-for block in ${NETLINK_BLOCKS:-block_bad_input block_same_key}; do
+for block in ${NETLINK_BLOCKS:-block_bad_input block_same_key block_differences}; do
 	run_block "$block"
 done
 
 ip netns del wgt-bad 2>/dev/null || true
 ip netns del wgt-same 2>/dev/null || true
+ip netns del wgt-diff 2>/dev/null || true
 tap_check "teardown: module unloads" wg_unload_module_retry
 MODULE_LOADED=0
 tap_check "teardown: kernel not tainted by a warning, oops or lockup" kernel_clean
