@@ -693,6 +693,13 @@ block_churn() {
 	# Down and up again, under the floods: after up, a new handshake and
 	# traffic again (IPv6 addresses go with down, so they come back).
 	ip -n wg-a link set wg1 down
+	# Down means no session: nothing may still hold one of wg1's
+	# keypairs, not even a packet that was being decrypted.
+	if wgmpsc_only "churn: wg1 down under traffic holds no keypair" \
+		"audits the debug build's object lifetime log"; then
+		tap_check "churn: wg1 down under traffic holds no keypair" \
+			wait_until 5 lifetime_none_alive wg1 Keypair
+	fi
 	sleep 1
 	addrs wg-a wg1 10.0.0.1/24 fd00::1/64
 	ping_works "churn: after wg1 down/up under traffic, wg-a -> wg-b works" \

@@ -322,6 +322,19 @@ link_stat() {
 # not empty, says records were missed) after its line FROM; it prints
 # per-kind totals as diagnostics.
 lifetime_count() { dmesg | grep -cE "wgmpsc: .*: $1 [0-9]+ $2\$" || true; }
+# lifetime_none_alive DEV KIND: every KIND (Peer, Keypair) the lifetime log
+# shows device DEV creating has been destroyed; else names the live ones.
+lifetime_none_alive() {
+	dmesg | awk -v dev="$1" -v kind="$2" '
+	index($0, "wgmpsc: " dev ": " kind " ") && $NF ~ /^(created|destroyed)$/ {
+		alive[$(NF - 1)] += $NF == "created" ? 1 : -1; n++
+	}
+	END {
+		for (id in alive) if (alive[id] > 0) bad = bad " " id
+		if (!n) { print "no " kind " of " dev " in the lifetime log"; exit 1 }
+		if (bad != "") { print kind "s of " dev " still alive:" bad; exit 1 }
+	}'
+}
 lifetime_audit() {
 	local log=${1:-} from=${2:-0}
 	if [ -n "$log" ] && [ -s "$log.lost" ]; then
