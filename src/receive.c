@@ -57,14 +57,14 @@ static bool wg_receive_under_load(struct wg_device *wg)
 /*
  * What arrived from @peer, authenticated: the whole message, UDP payload,
  * on the peer and on the device alike, so that the two agree (and agree
- * with the transmit side's counts, wg_socket_send).  Any context.
+ * with the transmit side's counts, wg_socket_send).  BH disabled: the
+ * device's counters are per CPU.
  */
 static void wg_receive_count(struct wg_peer *peer, unsigned int len)
 {
+	lockdep_assert_in_softirq();
 	atomic64_add(len, &peer->rx_bytes);
-	local_bh_disable();
 	dev_sw_netstats_rx_add(peer->device->dev, len);
-	local_bh_enable();
 }
 
 static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
@@ -117,7 +117,10 @@ static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 	/* Authenticated: the peer is wherever this came from. */
 	if (!wg_socket_endpoint_from_skb(&endpoint, skb))
 		wg_socket_update_peer_endpoint(peer, &endpoint);
+	/* The handshake worker is a work item: BH on. */
+	local_bh_disable();
 	wg_receive_count(peer, skb->len);
+	local_bh_enable();
 	wg_timers_on_authenticated_received(peer);
 	wg_timers_on_authenticated_traversal(peer);
 
