@@ -131,7 +131,7 @@ GIT_DESC=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)
 log "wgmpsc: $SRC_KO ($(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1), srcversion $(modinfo -F srcversion "$WGMPSC_KO"))"
 
 # The queue benchmark module, built from a copy of tools/bench/kmod
-# against wgmpsc's src/queueing.c.
+# against wgmpsc's src/mpsc.c.
 QBENCH_KO=$WORK/kmod/wgmpsc_qbench.ko
 if has queue; then
 	log "building the queue benchmark module"

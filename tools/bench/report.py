@@ -377,7 +377,7 @@ if qrows:
               "full queue while the producers' vCPUs are descheduled, i.e. "
               "dequeue alone).  The consumer is pinned to the first "
               "vCPU, producers spread over the others.  mpsc is wgmpsc's "
-              "own src/queueing.c compiled into the benchmark module "
+              "own src/mpsc.c compiled into the benchmark module "
               "(wg_mpsc_enqueue_bounded/wg_mpsc_dequeue, credits returned "
               "per 64 items); skblist is sk_buff_head "
               "(skb_queue_tail/skb_dequeue, bounded by its qlen); ptr_ring "

@@ -3,8 +3,8 @@
  * Queue microbenchmark for `make bench`: the cost of moving items through
  * a queue from P producer kthreads to one consumer, for
  *
- *   mpsc      wgmpsc's intrusive MPSC queue (src/queueing.c, compiled in
- *             by mpsc.c), bounded with wg_mpsc_enqueue_bounded() and
+ *   mpsc      wgmpsc's intrusive MPSC queue (src/mpsc.c, compiled in
+ *             by queue.c), bounded with wg_mpsc_enqueue_bounded() and
  *             credits returned per batch, as the driver uses it;
  *   skblist   a spinlock-protected list, struct sk_buff_head with
  *             skb_queue_tail()/skb_dequeue(), bounded by its qlen;
@@ -53,7 +53,7 @@
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
 
-#include "queueing.h"
+#include "mpsc.h"
 
 static unsigned int items = 524288;
 module_param(items, uint, 0444);
