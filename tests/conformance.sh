@@ -348,11 +348,18 @@ minus() {
 # keepalive due that could blur B's tx (A's may come, on A's tx and B's
 # rx: not asserted).
 block_mismatch() {
-	local d4 n=3
+	local d4 n=3 t_up
 	pair 4
 	d4=$(data "$(ping4 56)")
 	ping_test "mismatch: session up, A -> B" wgc-a 0 -c 1 -W 5 10.9.0.2
+	t_up=$SECONDS
 	ip -n wgc-b addr add 10.9.1.2/32 dev wg0
+	# What the session's start may still send, on either driver, before
+	# the window the deltas are taken over: A's passive keepalive, 10 s
+	# after B's reply, and on a slow (debug) kernel a handshake
+	# retransmitted after REKEY_TIMEOUT plus jitter.  Both are over 12 s
+	# after the session came up.
+	[ $((SECONDS - t_up)) -ge 12 ] || sleep $((12 - (SECONDS - t_up)))
 	snap mm0
 	ping_file mm wgc-b -c $n -i 0.2 -W 1 -I 10.9.1.2 10.9.0.1
 	snap mm1
