@@ -102,6 +102,16 @@ else
 		test -d /sys/module/wgmpsc -a ! -d /sys/module/wireguard
 fi
 
+# Who initiated is read off the wire: iptables counts wgmpsc's outgoing
+# initiations (148-byte messages: IP length 176) and responses (92: 120).
+# The rules go in before wg0 exists: the anchor may initiate as soon as
+# its own side is up, and a response sent before them went uncounted.
+if [ "$ROLE" = wgmpsc ]; then
+	iptables -A OUTPUT -p udp --sport 51820 -m length --length 176 -m comment --comment init
+	iptables -A OUTPUT -p udp --sport 51820 -m length --length 120 -m comment --comment resp
+fi
+sent() { iptables -L OUTPUT -v -n -x | awk -v c="/* $1 */" 'index($0, c) { print $1 }'; }
+
 derive anchor >"$T/1.key"
 derive wgmpsc >"$T/2.key"
 derive psk >"$T/psk"
@@ -143,12 +153,6 @@ if [ "$ROLE" = anchor ]; then
 fi
 
 # --- wgmpsc -----------------------------------------------------------------
-
-# Who initiated is read off the wire: iptables counts wgmpsc's outgoing
-# initiations (148-byte messages: IP length 176) and responses (92: 120).
-iptables -A OUTPUT -p udp --sport 51820 -m length --length 176 -m comment --comment init
-iptables -A OUTPUT -p udp --sport 51820 -m length --length 120 -m comment --comment resp
-sent() { iptables -L OUTPUT -v -n -x | awk -v c="/* $1 */" 'index($0, c) { print $1 }'; }
 
 # wgmpsc sends nothing until the anchor's handshake has arrived.
 tap_check "wgmpsc: responded to the in-tree driver's initiation (a handshake within 120 s)" \
