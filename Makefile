@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-#   make              build src/wgmpsc.ko against the newest Debian headers
+#   make              build src/wgmpsc.ko for Debian 13's kernel (KERNEL=)
 #   make debug        the same module with self-tests and lifetime logging
 #   make run          boot the test VM and show two peers configured
 #   make check        build both flavours and run every test in the VM
@@ -8,20 +8,30 @@
 #   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak...)
 #   make deps         apt-install what the project needs (run automatically)
 #
-# This machine's own kernel cannot load modules, so the build targets the
-# newest installed Debian linux-headers, never `uname -r`.
+# KERNEL names a kernel of tools/kernels/list: trixie (the default, Debian
+# 13's 6.12), trixie-rt, trixie-bpo (7.x), bookworm (6.1), bookworm-rt,
+# bookworm-bpo (6.12).  Each is fetched from Debian's archive into
+# ~/.cache/wgmpsc/kernels (never installed) and built for with its own
+# release's compiler (tools/kernels/make.sh); the VM boots it.  KDIR=<kernel
+# build tree> builds against any other tree with this host's compiler.
+# This machine's own kernel cannot load modules: never `uname -r`.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-# The newest headers in version order (6.1.0-57 before 6.1.0-9), by the
-# rule tools/vm.sh, tools/check.sh and tools/bench/bench.sh share
-# (tools/lib.sh); evaluated once, and only when KDIR is not given.
+KERNEL ?= trixie
+# Looked up once, and only by the targets that build or boot: the fetch may
+# download the kernel first.
 ifeq ($(origin KDIR),undefined)
-KDIR := $(shell . $(TOP)/tools/lib.sh && newest_headers)
+KERNEL_DIR = $(eval KERNEL_DIR := $$(shell $(TOP)/tools/kernels/fetch.sh $(KERNEL)))$(KERNEL_DIR)
+KDIR = $(eval KDIR := $$(shell sed -n 's/^KDIR=//p' $(KERNEL_DIR)/kernel.env))$(KDIR)
+KMAKE = $(TOP)/tools/kernels/make.sh $(KERNEL)
+else
+KERNEL_DIR :=
+KMAKE = $(MAKE)
 endif
-KVER ?= $(patsubst linux-headers-%,%,$(notdir $(KDIR)))
 DEBUG_TREE := $(TOP)/build/debug
 KBUILD_ARGS := CONFIG_WIREGUARD_MPSC=m
 VM := $(TOP)/tools/vm.sh
+VM_KERNEL = $(if $(KERNEL_DIR),--kernel $(KERNEL_DIR)/bzImage)
 
 # Deps are checked, not reinstalled, on every run: tools/deps.sh is a no-op
 # once everything is present.
@@ -43,12 +53,12 @@ deps:
 # and debug, since both write src/wgmpsc.ko.
 define build_flavour
 	@if [ -z "$(KDIR)" ]; then \
-		echo "no /usr/src/linux-headers-*-amd64: run 'make deps'" >&2; exit 1; fi
-	@if [ "$$(cat $(1)/.flavour 2>/dev/null)" != "$(2)" ]; then \
-		$(MAKE) -s -C $(KDIR) M=$(1) clean >/dev/null; \
+		echo "no kernel tree for KERNEL=$(KERNEL) (tools/kernels/fetch.sh)" >&2; exit 1; fi
+	@if [ "$$(cat $(1)/.flavour 2>/dev/null)" != "$(2) $(KDIR)" ]; then \
+		$(KMAKE) -s -C $(KDIR) M=$(1) clean >/dev/null; \
 		rm -f $(1)/../selftest/*.o $(1)/../selftest/.*.cmd; fi
-	$(MAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) WGMPSC_TOP=$(abspath $(1)/..) $(3) modules
-	@echo $(2) > $(1)/.flavour
+	$(KMAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) WGMPSC_TOP=$(abspath $(1)/..) $(3) modules
+	@echo "$(2) $(KDIR)" > $(1)/.flavour
 endef
 
 module: $(DEPS_STAMP)
@@ -66,10 +76,11 @@ $(DEBUG_TREE)/src/wgmpsc.ko: FORCE $(DEPS_STAMP)
 	$(call build_flavour,$(DEBUG_TREE)/src,debug,CONFIG_WIREGUARD_MPSC_DEBUG=y)
 
 run: module $(DEPS_STAMP)
-	$(VM) --smp 2 --module $(TOP)/src/wgmpsc.ko -- tests/demo.sh
+	$(VM) --smp 2 $(VM_KERNEL) --module $(TOP)/src/wgmpsc.ko -- tests/demo.sh
 
 check: module $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
-	$(TOP)/tools/check.sh $(TOP)/src/wgmpsc.ko $(DEBUG_TREE)/src/wgmpsc.ko
+	CHECK_KERNEL=$(if $(KERNEL_DIR),$(KERNEL_DIR)/bzImage) \
+		$(TOP)/tools/check.sh $(TOP)/src/wgmpsc.ko $(DEBUG_TREE)/src/wgmpsc.ko
 
 # `make fuzz`: tests/fuzz.sh at full size on the debug module (1,000,000
 # packets at the receive path, 3,000 netlink requests; `make check` runs it
@@ -77,7 +88,7 @@ check: module $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
 FUZZ_ENV ?= FUZZ_PACKETS=1000000 FUZZ_ROUND=100000 FUZZ_NETLINK=3000
 fuzz: $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
 	@mkdir -p $(TOP)/build/vm/fuzz
-	$(VM) --smp 2 --timeout 7200 --module $(DEBUG_TREE)/src/wgmpsc.ko \
+	$(VM) --smp 2 $(VM_KERNEL) --timeout 7200 --module $(DEBUG_TREE)/src/wgmpsc.ko \
 		--results $(TOP)/build/vm/fuzz/results --log $(TOP)/build/vm/fuzz/serial.log \
 		$(foreach e,$(FUZZ_ENV),--env $(e)) -- tests/fuzz.sh
 
@@ -115,10 +126,10 @@ bench: module $(DEPS_STAMP)
 	ONLY="$(ONLY)" $(TOP)/tools/bench/bench.sh
 
 sparse: $(DEPS_STAMP)
-	$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
+	$(KMAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
 	@rm -f $(TOP)/src/.flavour
 
 clean:
-	-$(MAKE) -s -C $(KDIR) M=$(TOP)/src clean
+	-$(KMAKE) -s -C $(KDIR) M=$(TOP)/src clean
 	rm -f src/.flavour selftest/*.o selftest/.*.cmd
 	rm -rf build
