@@ -206,10 +206,10 @@ static bool test_cookie_expiry(struct wg_fake_pair *pair)
 	struct wg_message_handshake_initiation init;
 	struct wg_cookie *cookie = &pair->a_peer->latest_cookie;
 
-	spin_lock_bh(&cookie->lock);
+	raw_spin_lock_bh(&cookie->lock);
 	cookie->birthdate -= (u64)(WG_COOKIE_SECRET_MAX_AGE -
 				   WG_COOKIE_SECRET_LATENCY) * NSEC_PER_SEC;
-	spin_unlock_bh(&cookie->lock);
+	raw_spin_unlock_bh(&cookie->lock);
 	if (!st_check(wg_noise_handshake_create_initiation(&init, pair->a_peer),
 		      "create initiation"))
 		return false;

@@ -221,7 +221,7 @@ void wg_cookie_add_mac_to_packet(void *message, size_t len,
 		   sizeof(key));
 	memzero_explicit(key, sizeof(key));
 
-	spin_lock_bh(&cookie->lock);
+	raw_spin_lock_bh(&cookie->lock);
 	memcpy(cookie->last_mac1_sent, macs->mac1, WG_COOKIE_LEN);
 	cookie->have_sent_mac1 = true;
 	/* Trust a cookie less long than the secret behind it lives. */
@@ -233,7 +233,7 @@ void wg_cookie_add_mac_to_packet(void *message, size_t len,
 			   cookie->cookie, WG_COOKIE_LEN);
 	else
 		memset(macs->mac2, 0, WG_COOKIE_LEN);
-	spin_unlock_bh(&cookie->lock);
+	raw_spin_unlock_bh(&cookie->lock);
 }
 
 bool wg_cookie_message_create(struct wg_message_handshake_cookie *dst,
@@ -285,7 +285,7 @@ bool wg_cookie_message_consume(const struct wg_message_handshake_cookie *src,
 	cookie = &peer->latest_cookie;
 
 	cookie_derive_key(key, cookie_label_cookie, peer->public_key);
-	spin_lock_bh(&cookie->lock);
+	raw_spin_lock_bh(&cookie->lock);
 	if (cookie->have_sent_mac1)
 		ok = xchacha20poly1305_decrypt(value, src->encrypted_cookie,
 					       sizeof(src->encrypted_cookie),
@@ -297,7 +297,7 @@ bool wg_cookie_message_consume(const struct wg_message_handshake_cookie *src,
 		cookie->is_valid = true;
 		cookie->have_sent_mac1 = false;
 	}
-	spin_unlock_bh(&cookie->lock);
+	raw_spin_unlock_bh(&cookie->lock);
 
 	memzero_explicit(key, sizeof(key));
 	memzero_explicit(value, sizeof(value));
@@ -308,7 +308,7 @@ bool wg_cookie_message_consume(const struct wg_message_handshake_cookie *src,
 void wg_cookie_init(struct wg_cookie *cookie)
 {
 	memset(cookie, 0, sizeof(*cookie));
-	spin_lock_init(&cookie->lock);
+	raw_spin_lock_init(&cookie->lock);
 }
 
 #ifdef CONFIG_WIREGUARD_MPSC_DEBUG

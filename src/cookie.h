@@ -53,7 +53,7 @@ struct wg_cookie {
 	u8 cookie[WG_COOKIE_LEN];
 	/* The associated data a cookie reply for our last message has. */
 	u8 last_mac1_sent[WG_COOKIE_LEN];
-	spinlock_t lock;	/* everything here */
+	raw_spinlock_t lock;	/* everything here; raw: see wg_peer */
 	bool is_valid;
 	/* Cleared by a reply: one reply per message we sent. */
 	bool have_sent_mac1;

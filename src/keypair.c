@@ -99,7 +99,7 @@ void wg_noise_keypairs_init(struct wg_noise_keypairs *keypairs)
 	RCU_INIT_POINTER(keypairs->current_keypair, NULL);
 	RCU_INIT_POINTER(keypairs->previous_keypair, NULL);
 	RCU_INIT_POINTER(keypairs->next_keypair, NULL);
-	spin_lock_init(&keypairs->lock);
+	raw_spin_lock_init(&keypairs->lock);
 }
 
 static struct wg_noise_keypair *
@@ -120,7 +120,7 @@ void wg_noise_keypairs_install(struct wg_noise_keypairs *keypairs,
 {
 	struct wg_noise_keypair *drop1 = NULL, *drop2 = NULL, *next;
 
-	spin_lock_bh(&keypairs->lock);
+	raw_spin_lock_bh(&keypairs->lock);
 	if (!keypair->i_am_the_initiator) {
 		drop1 = keypairs_slot(keypairs, &keypairs->next_keypair);
 		rcu_assign_pointer(keypairs->next_keypair, keypair);
@@ -142,7 +142,7 @@ void wg_noise_keypairs_install(struct wg_noise_keypairs *keypairs,
 	}
 	rcu_assign_pointer(keypairs->current_keypair, keypair);
 out:
-	spin_unlock_bh(&keypairs->lock);
+	raw_spin_unlock_bh(&keypairs->lock);
 	noise_keypair_retire(drop1);
 	noise_keypair_retire(drop2);
 }
@@ -156,9 +156,9 @@ bool wg_noise_keypair_received_with(struct wg_noise_keypairs *keypairs,
 	if (likely(rcu_access_pointer(keypairs->next_keypair) != keypair))
 		return false;
 
-	spin_lock_bh(&keypairs->lock);
+	raw_spin_lock_bh(&keypairs->lock);
 	if (keypairs_slot(keypairs, &keypairs->next_keypair) != keypair) {
-		spin_unlock_bh(&keypairs->lock);
+		raw_spin_unlock_bh(&keypairs->lock);
 		return false;
 	}
 	old_previous = keypairs_slot(keypairs, &keypairs->previous_keypair);
@@ -166,7 +166,7 @@ bool wg_noise_keypair_received_with(struct wg_noise_keypairs *keypairs,
 			   keypairs_slot(keypairs, &keypairs->current_keypair));
 	rcu_assign_pointer(keypairs->current_keypair, keypair);
 	RCU_INIT_POINTER(keypairs->next_keypair, NULL);
-	spin_unlock_bh(&keypairs->lock);
+	raw_spin_unlock_bh(&keypairs->lock);
 
 	noise_keypair_retire(old_previous);
 	return true;
@@ -177,14 +177,14 @@ void wg_noise_keypairs_clear(struct wg_noise_keypairs *keypairs)
 	struct wg_noise_keypair *old[3];
 	unsigned int i;
 
-	spin_lock_bh(&keypairs->lock);
+	raw_spin_lock_bh(&keypairs->lock);
 	old[0] = keypairs_slot(keypairs, &keypairs->previous_keypair);
 	old[1] = keypairs_slot(keypairs, &keypairs->current_keypair);
 	old[2] = keypairs_slot(keypairs, &keypairs->next_keypair);
 	RCU_INIT_POINTER(keypairs->previous_keypair, NULL);
 	RCU_INIT_POINTER(keypairs->current_keypair, NULL);
 	RCU_INIT_POINTER(keypairs->next_keypair, NULL);
-	spin_unlock_bh(&keypairs->lock);
+	raw_spin_unlock_bh(&keypairs->lock);
 
 	for (i = 0; i < ARRAY_SIZE(old); ++i)
 		noise_keypair_retire(old[i]);
@@ -194,12 +194,12 @@ void wg_noise_keypairs_expire(struct wg_noise_keypairs *keypairs)
 {
 	struct wg_noise_keypair *keypair;
 
-	spin_lock_bh(&keypairs->lock);
+	raw_spin_lock_bh(&keypairs->lock);
 	keypair = keypairs_slot(keypairs, &keypairs->current_keypair);
 	if (keypair)
 		WRITE_ONCE(keypair->sending.is_valid, false);
 	keypair = keypairs_slot(keypairs, &keypairs->next_keypair);
 	if (keypair)
 		WRITE_ONCE(keypair->sending.is_valid, false);
-	spin_unlock_bh(&keypairs->lock);
+	raw_spin_unlock_bh(&keypairs->lock);
 }

@@ -133,7 +133,7 @@ struct wg_noise_keypairs {
 	struct wg_noise_keypair __rcu *current_keypair;
 	struct wg_noise_keypair __rcu *previous_keypair;
 	struct wg_noise_keypair __rcu *next_keypair;
-	spinlock_t lock;	/* writers of the three slots */
+	raw_spinlock_t lock;	/* writers of the three slots; raw: wg_peer */
 };
 
 /* True once more than @seconds have passed since @birthdate_ns. */

@@ -97,6 +97,14 @@ struct wg_peer {
  * The per-peer ceiling on the peer object itself: what is left of 1,024
  * bytes after an allowed-IPs /32 (a node plus, at worst, one glue node)
  * and the hashtable buckets.  Later parts of the design must fit here.
+ *
+ * It holds on PREEMPT_RT too, where a spinlock_t is an rtmutex, 28 bytes
+ * more each.  So the peer's short critical sections, the ordered lists'
+ * pointer links, the keypair slots' swaps and the cookie's one MAC, use
+ * raw_spinlock_t: each is a bounded handful of instructions that never
+ * sleeps, allocates or frees (what they unlink is released after the
+ * unlock).  endpoint_lock stays an rwlock_t: its writers nest the route
+ * cache's lock and release routes.
  */
 enum {
 	WG_PEER_SIZE_BUDGET = 832,

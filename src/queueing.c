@@ -14,29 +14,29 @@ void wg_ordered_list_init(struct wg_ordered_list *list)
 {
 	list->head = NULL;
 	list->tail = NULL;
-	spin_lock_init(&list->lock);
+	raw_spin_lock_init(&list->lock);
 }
 
 void wg_ordered_list_append(struct wg_ordered_list *list, struct sk_buff *skb)
 {
 	WG_PACKET_CB(skb)->ordered_next = NULL;
-	spin_lock_bh(&list->lock);
+	raw_spin_lock_bh(&list->lock);
 	if (list->tail)
 		WG_PACKET_CB(list->tail)->ordered_next = skb;
 	else
 		list->head = skb;
 	list->tail = skb;
-	spin_unlock_bh(&list->lock);
+	raw_spin_unlock_bh(&list->lock);
 }
 
 bool wg_ordered_list_head_finished(struct wg_ordered_list *list)
 {
 	bool finished;
 
-	spin_lock_bh(&list->lock);
+	raw_spin_lock_bh(&list->lock);
 	finished = list->head &&
 		   wg_packet_state(list->head) != WG_PACKET_QUEUED;
-	spin_unlock_bh(&list->lock);
+	raw_spin_unlock_bh(&list->lock);
 	return finished;
 }
 
@@ -44,7 +44,7 @@ struct sk_buff *wg_ordered_list_pop_finished(struct wg_ordered_list *list)
 {
 	struct sk_buff *skb;
 
-	spin_lock_bh(&list->lock);
+	raw_spin_lock_bh(&list->lock);
 	skb = list->head;
 	if (skb && wg_packet_state(skb) != WG_PACKET_QUEUED) {
 		list->head = WG_PACKET_CB(skb)->ordered_next;
@@ -53,7 +53,7 @@ struct sk_buff *wg_ordered_list_pop_finished(struct wg_ordered_list *list)
 	} else {
 		skb = NULL;
 	}
-	spin_unlock_bh(&list->lock);
+	raw_spin_unlock_bh(&list->lock);
 	return skb;
 }
 
@@ -61,11 +61,11 @@ void wg_ordered_list_purge(struct wg_ordered_list *list)
 {
 	struct sk_buff *skb, *next;
 
-	spin_lock_bh(&list->lock);
+	raw_spin_lock_bh(&list->lock);
 	skb = list->head;
 	list->head = NULL;
 	list->tail = NULL;
-	spin_unlock_bh(&list->lock);
+	raw_spin_unlock_bh(&list->lock);
 	for (; skb; skb = next) {
 		next = WG_PACKET_CB(skb)->ordered_next;
 		wg_noise_keypair_put(WG_PACKET_CB(skb)->keypair);

@@ -108,7 +108,7 @@ static inline void wg_packet_set_state(struct sk_buff *skb,
  */
 struct wg_ordered_list {
 	struct sk_buff *head, *tail;
-	spinlock_t lock;
+	raw_spinlock_t lock;	/* raw: see struct wg_peer */
 };
 
 void wg_ordered_list_init(struct wg_ordered_list *list);

@@ -5,9 +5,9 @@
 # self-tests) with W=1 for every kernel in tools/kernels/list, each the
 # way DKMS would on that kernel's release (tools/kernels/make.sh), in
 # build/kernels/<name>/{release,debug}/.  Any compiler warning fails it.
-# Prints one TAP line per build and the size of struct wg_peer on each
-# (from the module's BTF-free debug info: the BUILD_BUG_ON in peer.c
-# holds it to its budget, so the figure is informational).
+# Prints one TAP line per build and, from the release build's debug info
+# (pahole), the size of struct wg_peer on each kernel: the BUILD_BUG_ON in
+# peer.c holds it to its budget, so the figure is informational.
 #
 # usage: tools/kernels/build-all.sh [NAME...]   (default: every kernel)
 set -uo pipefail
@@ -37,6 +37,9 @@ for name in "${names[@]}"; do
 		if [ "$rc" -eq 0 ] && [ -f "$out/src/wgmpsc.ko" ] &&
 			! grep -qE 'warning:|error:' "$out/build.log"; then
 			echo "ok $n $name $flavour: builds with W=1, no warnings"
+			[ "$flavour" = debug ] || ! command -v pahole >/dev/null ||
+				pahole -C wg_peer "$out/src/peer.o" 2>/dev/null |
+				sed -n 's|.*/\* size: \([0-9]*\),.*|# '"$name"': struct wg_peer is \1 bytes|p'
 		else
 			echo "not ok $n $name $flavour: build (rc=$rc), log $out/build.log"
 			grep -E 'warning:|error:' "$out/build.log" | head -n 20 | sed 's/^/# /'
