@@ -70,6 +70,14 @@ void f(struct sock *sk);
 void f(struct sock *sk) { udp_tunnel_sock_release(sk); }
 C
 
+# 6.12 -> 7.3: a workqueue says whether it is per-CPU (WQ_PERCPU) or
+# unbound; one that says neither draws a warning.
+probe WQ_PERCPU "$@" <<'C'
+#include <linux/workqueue.h>
+int f(void);
+int f(void) { return WQ_PERCPU; }
+C
+
 # v6.16: WGALLOWEDIP_A_FLAGS and WGALLOWEDIP_F_REMOVE_ME in the uapi.
 probe WGALLOWEDIP_A_FLAGS "$@" <<'C'
 #include <uapi/linux/wireguard.h>

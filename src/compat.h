@@ -14,6 +14,7 @@
 
 #include <linux/netdevice.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
 #include <crypto/blake2s.h>
 #include <net/genetlink.h>
 #include <net/rtnetlink.h>
@@ -52,6 +53,14 @@
 /* 6.12 -> 7.3: from_timer() was renamed timer_container_of(). */
 #ifndef timer_container_of
 #define timer_container_of(var, timer, field) from_timer(var, timer, field)
+#endif
+
+/*
+ * 6.12 -> 7.3: alloc_workqueue() wants WQ_PERCPU or WQ_UNBOUND, and warns
+ * without either; before, per-CPU was what no flag meant.
+ */
+#ifndef WG_HAVE_WQ_PERCPU
+#define WQ_PERCPU 0
 #endif
 
 /* 6.12 -> 7.3: struct blake2s_state became struct blake2s_ctx. */

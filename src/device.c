@@ -50,13 +50,13 @@ static int wg_device_init_data_path(struct wg_device *wg)
 	unsigned int i;
 
 	wg->packet_wq = alloc_workqueue("wg-peer-%s",
-					WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM, 0,
-					dev->name);
+					WQ_PERCPU | WQ_CPU_INTENSIVE |
+					WQ_MEM_RECLAIM, 0, dev->name);
 	if (!wg->packet_wq)
 		return -ENOMEM;
 	wg->crypt_wq = alloc_workqueue("wg-crypt-%s",
-				       WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM, 0,
-				       dev->name);
+				       WQ_PERCPU | WQ_CPU_INTENSIVE |
+				       WQ_MEM_RECLAIM, 0, dev->name);
 	if (!wg->crypt_wq)
 		goto err_destroy_packet_wq;
 	wg->encrypt_workers = wg_crypt_workers_create(wg, wg_send_encrypt_work);

@@ -625,7 +625,8 @@ int wg_receive_init(struct wg_device *wg)
 	skb_queue_head_init(&wg->handshake_queue);
 	wg->last_under_load = jiffies - 2 * HZ;
 	wg->handshake_wq = alloc_workqueue("wg-hs-%s",
-					   WQ_CPU_INTENSIVE | WQ_FREEZABLE, 0,
+					   WQ_PERCPU | WQ_CPU_INTENSIVE |
+					   WQ_FREEZABLE, 0,
 					   wg->dev ? wg->dev->name : "test");
 	if (!wg->handshake_wq)
 		return -ENOMEM;
