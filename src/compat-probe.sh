@@ -31,6 +31,21 @@ probe() {
 	) &
 }
 
+# Headers that moved or went (probed rather than __has_include'd: sparse
+# does not know that).
+# 6.1 -> 6.12: <asm/unaligned.h> became <linux/unaligned.h>.
+probe LINUX_UNALIGNED_H "$@" <<'C'
+#include <linux/unaligned.h>
+C
+# 6.1 -> 6.12: skb_gso_segment() moved to <net/gso.h>.
+probe NET_GSO_H "$@" <<'C'
+#include <net/gso.h>
+C
+# 6.12 -> 7.3: <net/ipv6_stubs.h> is gone.
+probe NET_IPV6_STUBS_H "$@" <<'C'
+#include <net/ipv6_stubs.h>
+C
+
 # 6.1 -> 6.12: a dump's parsed attributes are in genl_dumpit_info.info.attrs.
 probe GENL_DUMPIT_INFO_INFO "$@" <<'C'
 #include <net/genetlink.h>

@@ -24,14 +24,14 @@
 #include "compat-probed.h"
 
 /* 6.1 -> 6.12: <asm/unaligned.h> became <linux/unaligned.h>. */
-#if __has_include(<linux/unaligned.h>)
+#ifdef WG_HAVE_LINUX_UNALIGNED_H
 #include <linux/unaligned.h>
 #else
 #include <asm/unaligned.h>
 #endif
 
 /* 6.1 -> 6.12: skb_gso_segment() moved to <net/gso.h>. */
-#if __has_include(<net/gso.h>)
+#ifdef WG_HAVE_NET_GSO_H
 #include <net/gso.h>
 #endif
 
@@ -40,7 +40,7 @@
  * kernel we build for (Debian's CONFIG_IPV6=y), and the stub was only an
  * indirection for IPv6 as a module.
  */
-#if __has_include(<net/ipv6_stubs.h>)
+#ifdef WG_HAVE_NET_IPV6_STUBS_H
 #include <net/ipv6_stubs.h>
 #define wg_ip6_dst_lookup_flow(net, sk, fl6) \
 	ipv6_stub->ipv6_dst_lookup_flow(net, sk, fl6, NULL)
