@@ -94,26 +94,24 @@ wg_genl_dumpit_attrs(const struct genl_dumpit_info *info)
 
 /*
  * 6.12 -> 7.3: rtnl_link_ops.newlink takes its namespaces and attributes
- * in struct rtnl_newlink_params.  WG_DEFINE_NEWLINK(name, impl) defines
- * the op @name, of the kernel's type, calling
- * int impl(struct net *src_net, struct net_device *dev,
- *          struct netlink_ext_ack *extack).
+ * in struct rtnl_newlink_params.  wg_newlink() is the op, of the kernel's
+ * type, around the device's own wg_device_newlink().
  */
+int wg_device_newlink(struct net *src_net, struct net_device *dev,
+		      struct netlink_ext_ack *extack);
 #ifdef WG_HAVE_RTNL_NEWLINK_PARAMS
-#define WG_DEFINE_NEWLINK(name, impl)					\
-static int name(struct net_device *dev,					\
-		struct rtnl_newlink_params *params,			\
-		struct netlink_ext_ack *extack)				\
-{									\
-	return impl(params->src_net, dev, extack);			\
+static inline int wg_newlink(struct net_device *dev,
+			     struct rtnl_newlink_params *params,
+			     struct netlink_ext_ack *extack)
+{
+	return wg_device_newlink(params->src_net, dev, extack);
 }
 #else
-#define WG_DEFINE_NEWLINK(name, impl)					\
-static int name(struct net *src_net, struct net_device *dev,		\
-		struct nlattr *tb[], struct nlattr *data[],		\
-		struct netlink_ext_ack *extack)				\
-{									\
-	return impl(src_net, dev, extack);				\
+static inline int wg_newlink(struct net *src_net, struct net_device *dev,
+			     struct nlattr *tb[], struct nlattr *data[],
+			     struct netlink_ext_ack *extack)
+{
+	return wg_device_newlink(src_net, dev, extack);
 }
 #endif
 
@@ -122,19 +120,18 @@ static int name(struct net *src_net, struct net_device *dev,		\
  * control block they fill in (none here).  6.1 -> 6.12: the IPv6 one
  * returns void (6.1's always returned 0).
  */
-#ifdef WG_HAVE_UDP_TUNNEL_XMIT_CB_FLAGS
-#define WG_UDP_TUNNEL_CB_FLAGS , 0
-#else
-#define WG_UDP_TUNNEL_CB_FLAGS
-#endif
-
 static inline void
 wg_udp_tunnel_xmit_skb(struct rtable *rt, struct sock *sk, struct sk_buff *skb,
 		       __be32 src, __be32 dst, u8 tos, u8 ttl, __be16 sport,
 		       __be16 dport)
 {
+#ifdef WG_HAVE_UDP_TUNNEL_XMIT_CB_FLAGS
 	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, 0, sport, dport,
-			    false, false WG_UDP_TUNNEL_CB_FLAGS);
+			    false, false, 0);
+#else
+	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, 0, sport, dport,
+			    false, false);
+#endif
 }
 
 static inline void
@@ -143,8 +140,13 @@ wg_udp_tunnel6_xmit_skb(struct dst_entry *dst, struct sock *sk,
 			struct in6_addr *saddr, struct in6_addr *daddr,
 			u8 prio, u8 ttl, __be16 sport, __be16 dport)
 {
+#ifdef WG_HAVE_UDP_TUNNEL_XMIT_CB_FLAGS
 	udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio, ttl, 0,
-			     sport, dport, false WG_UDP_TUNNEL_CB_FLAGS);
+			     sport, dport, false, 0);
+#else
+	udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio, ttl, 0,
+			     sport, dport, false);
+#endif
 }
 
 /*

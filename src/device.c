@@ -390,8 +390,8 @@ static void wg_setup(struct net_device *dev)
 	wg_allowedips_init(&wg->peer_allowedips);
 }
 
-static int wg_device_newlink(struct net *src_net, struct net_device *dev,
-			     struct netlink_ext_ack *extack)
+int wg_device_newlink(struct net *src_net, struct net_device *dev,
+		      struct netlink_ext_ack *extack)
 {
 	struct wg_device *wg = netdev_priv(dev);
 	int ret;
@@ -403,8 +403,6 @@ static int wg_device_newlink(struct net *src_net, struct net_device *dev,
 	list_add(&wg->device_list, &wg_device_list);
 	return 0;
 }
-
-WG_DEFINE_NEWLINK(wg_newlink, wg_device_newlink)
 
 static struct rtnl_link_ops wg_link_ops __read_mostly = {
 	.kind = "wireguard",
