@@ -85,6 +85,14 @@ void f(struct sock *sk);
 void f(struct sock *sk) { udp_tunnel_sock_release(sk); }
 C
 
+# 6.1 -> 6.12: the core allocates a device's per-CPU stats of the type
+# dev->pcpu_stat_type names, and the tunnel helpers count only into those.
+probe NETDEV_PCPU_STAT_TYPE "$@" <<'C'
+#include <linux/netdevice.h>
+void f(struct net_device *dev);
+void f(struct net_device *dev) { dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS; }
+C
+
 # 6.12 -> 7.3: a workqueue says whether it is per-CPU (WQ_PERCPU) or
 # unbound; one that says neither draws a warning.
 probe WQ_PERCPU "$@" <<'C'

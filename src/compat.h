@@ -81,6 +81,33 @@ static inline void wg_netdev_set_lltx(struct net_device *dev)
 #endif
 }
 
+/*
+ * 6.1 -> 6.12: a device asks the core for its per-CPU stats by type
+ * (dev->pcpu_stat_type), and the core allocates them at registration and
+ * frees them with the device; the UDP tunnel helpers warn when they count
+ * into a device that did not.  Before, the driver did both.  Called from
+ * ndo_init and the destructor.
+ */
+static inline int wg_netdev_tstats_alloc(struct net_device *dev)
+{
+#ifdef WG_HAVE_NETDEV_PCPU_STAT_TYPE
+	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
+#else
+	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
+	if (!dev->tstats)
+		return -ENOMEM;
+#endif
+	return 0;
+}
+
+static inline void wg_netdev_tstats_free(struct net_device *dev)
+{
+#ifndef WG_HAVE_NETDEV_PCPU_STAT_TYPE
+	free_percpu(dev->tstats);
+	dev->tstats = NULL;
+#endif
+}
+
 /* 6.1 -> 6.12: a dump's parsed attributes moved into a struct genl_info. */
 static inline struct nlattr **
 wg_genl_dumpit_attrs(const struct genl_dumpit_info *info)

@@ -130,9 +130,9 @@ static int wg_init(struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 	int ret;
 
-	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
-	if (!dev->tstats)
-		return -ENOMEM;
+	ret = wg_netdev_tstats_alloc(dev);
+	if (ret)
+		return ret;
 	ret = wg_pubkey_table_init(wg);
 	if (ret)
 		goto err_free_tstats;
@@ -154,8 +154,7 @@ err_destroy_index_table:
 err_destroy_pubkey_table:
 	wg_pubkey_table_destroy(wg);
 err_free_tstats:
-	free_percpu(dev->tstats);
-	dev->tstats = NULL;
+	wg_netdev_tstats_free(dev);
 	return ret;
 }
 
@@ -352,7 +351,7 @@ static void wg_destruct(struct net_device *dev)
 	wg_index_table_destroy(wg);
 	wg_pubkey_table_destroy(wg);
 	mutex_destroy(&wg->device_update_lock);
-	free_percpu(dev->tstats);
+	wg_netdev_tstats_free(dev);
 }
 
 static void wg_setup(struct net_device *dev)
