@@ -71,8 +71,14 @@ static void wg_send_initiation_now(struct wg_peer *peer)
 		return;
 	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
 	wg_timers_on_authenticated_traversal(peer);
-	wg_socket_send_buffer(peer, &packet, sizeof(packet));
+	/*
+	 * The retransmission is armed before the initiation leaves: the
+	 * response may complete the handshake on another CPU before the send
+	 * returns, and its cancel must come after this arm (seen on 6.12 and
+	 * 7.3 over loopback: a retry 5 s after a completed handshake).
+	 */
 	wg_timers_on_handshake_initiated(peer);
+	wg_socket_send_buffer(peer, &packet, sizeof(packet));
 }
 
 void wg_send_control(struct wg_peer *peer)
@@ -275,7 +281,16 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 			continue;
 		}
 		sent = true;
-		data |= cb->inner_len != 0;
+		/*
+		 * Armed before the first data leaves: the answer, which
+		 * cancels it, may come back on another CPU before the send
+		 * returns, and an arm after that cancel would start a
+		 * needless handshake.
+		 */
+		if (cb->inner_len && !data) {
+			data = true;
+			wg_timers_on_data_sent(peer);
+		}
 		skb_list_walk_safe(first, skb, next) {
 			skb_mark_not_on_list(skb);
 			wg_socket_send_skb(peer, skb, ds);
@@ -284,8 +299,6 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 	}
 	if (!sent)
 		return nodes;
-	if (data)
-		wg_timers_on_data_sent(peer);
 	wg_timers_on_authenticated_sent(peer);
 	wg_timers_on_authenticated_traversal(peer);
 	return nodes;
