@@ -40,7 +40,8 @@
 # CHECK_PREEMPT=MODE boots every VM with preempt=MODE (vm.sh --preempt: a
 # PREEMPT_DYNAMIC kernel, not RT); LABEL gets "-preempt-MODE".
 # CHECK_TIMEOUT (seconds, default 900) bounds each boot.
-# CHECK_ENV ("NAME=VALUE ...") is exported in every guest (vm.sh --env).
+# CHECK_ENV ("NAME=VALUE ...") is exported in every guest (vm.sh --env),
+# CHECK_ENV_<run> in one run's (run_test below).
 # CHECK_ONLY ("load datapath conformance-intree bench ..."): only these
 # runs (names as in the summary); an -intree run is only run when named.
 
@@ -122,18 +123,25 @@ SUMMARY=()
 
 # run_test FILE [vm.sh options...]: boots one VM for FILE and adds its
 # results to the totals.  RUN_AS=NAME runs it under another name (its
-# own log directory and summary line).
+# own log directory and summary line).  CHECK_ENV_<NAME> ("NAME=VALUE
+# ...", '-' in NAME as '_': CHECK_ENV_datapath_intree) is exported in that
+# run's guest only, after (over) CHECK_ENV and what this script sets.
 run_test() {
-	local file=$1 name dir vmrc start
+	local file=$1 name dir vmrc start envvar kv
+	local -a envs=()
 	shift
 	name=${RUN_AS:-$(basename "$file" .sh)}
 	dir=$OUT/$name
 	mkdir -p "$dir"
+	envvar=CHECK_ENV_${name//-/_}
+	for kv in ${!envvar:-}; do
+		envs+=(--env "$kv")
+	done
 
 	echo "=== $file${RUN_AS:+ ($RUN_AS)}"
 	start=$(date +%s)
 	"$VM" --timeout "$TIMEOUT" --results "$dir/results" \
-		--log "$dir/serial.log" "$@" -- "$file" </dev/null
+		--log "$dir/serial.log" "$@" "${envs[@]}" -- "$file" </dev/null
 	vmrc=$?
 	tally "$file${RUN_AS:+ ($RUN_AS)}" "$dir" "$vmrc" $(($(date +%s) - start))
 }
