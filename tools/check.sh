@@ -85,7 +85,7 @@ DEBUG_KO=$(realpath "$2")
 # The kernel, and what it has (tools/vm.sh --info).
 IMAGE=$(kernel_image "${CHECK_KERNEL:-}") || fail_setup "no kernel '${CHECK_KERNEL:-${KERNEL:-trixie}}'"
 declare -A KF=()
-while IFS== read -r k v; do KF[$k]=$v; done < <("$VM" --kernel "$IMAGE" --info)
+while IFS='=' read -r k v; do KF[$k]=$v; done < <("$VM" --kernel "$IMAGE" --info)
 [ -n "${KF[release]:-}" ] || fail_setup "cannot read $IMAGE (tools/vm.sh --info)"
 VMOPTS+=(--kernel "${KF[image]}")
 LABEL=${KF[name]:-${KF[release]}}

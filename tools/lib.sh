@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Host-side helpers shared by tools/vm.sh, tools/check.sh and
 # tools/bench/bench.sh: which kernel the project boots.  Sourced, never

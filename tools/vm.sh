@@ -305,7 +305,7 @@ if [ ! -s "$FACTS" ]; then
 	) 9>"$VMDIR/.vmlinux.lock" || die "cannot read $KERNEL"
 fi
 declare -A FACT=()
-while IFS== read -r k v; do FACT[$k]=$v; done <"$FACTS"
+while IFS='=' read -r k v; do FACT[$k]=$v; done <"$FACTS"
 # From the version string in the header: "#1 SMP PREEMPT_RT ...".
 kversion=$(bzimage_version "$KERNEL")
 FACT[preempt_rt]=0 FACT[preempt_dynamic]=0
