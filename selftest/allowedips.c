@@ -22,7 +22,6 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <asm/unaligned.h>
 
 #define NPEERS		24
 #define STACK_MAX	136	/* a path holds at most 129 nodes */

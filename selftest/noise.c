@@ -12,7 +12,6 @@
  *  - replayed and flooding initiations, and unknown initiators, are
  *    refused.
  */
-#include <asm/unaligned.h>
 #include <crypto/algapi.h>
 #include <linux/ktime.h>
 #include <linux/rcupdate.h>

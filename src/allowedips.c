@@ -20,6 +20,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "allowedips.h"
+#include "compat.h"
 #include "peer.h"
 
 #include <linux/bitops.h>
@@ -29,7 +30,6 @@
 #include <linux/list.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <asm/unaligned.h>
 
 static struct kmem_cache *node_cache;
 

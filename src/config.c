@@ -24,6 +24,7 @@
 #include <net/genetlink.h>
 
 #include "allowedips.h"
+#include "compat.h"
 #include "config.h"
 #include "cookie.h"
 #include "device.h"
@@ -32,6 +33,17 @@
 #include "peerlookup.h"
 #include "send.h"
 #include "socket.h"
+
+/*
+ * The flags this implementation knows.  Named here rather than taken from
+ * the uapi's __WG*_F_ALL: 7.x's header, generated from the YNL spec, no
+ * longer has those.
+ */
+enum {
+	WG_DEVICE_FLAGS_KNOWN = WGDEVICE_F_REPLACE_PEERS,
+	WG_PEER_FLAGS_KNOWN = WGPEER_F_REMOVE_ME | WGPEER_F_REPLACE_ALLOWEDIPS |
+			      WGPEER_F_UPDATE_ONLY,
+};
 
 static const struct nla_policy wg_peer_policy[WGPEER_A_MAX + 1] = {
 	[WGPEER_A_PUBLIC_KEY] = NLA_POLICY_EXACT_LEN(NOISE_PUBLIC_KEY_LEN),
@@ -154,7 +166,7 @@ static int wg_validate_peer(struct nlattr **tb, const struct nlattr *attr,
 		return -EPFNOSUPPORT;
 	}
 	if (tb[WGPEER_A_FLAGS] &&
-	    (nla_get_u32(tb[WGPEER_A_FLAGS]) & ~__WGPEER_F_ALL)) {
+	    (nla_get_u32(tb[WGPEER_A_FLAGS]) & ~WG_PEER_FLAGS_KNOWN)) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[WGPEER_A_FLAGS],
 				    "unknown peer flags");
 		return -EOPNOTSUPP;
@@ -505,7 +517,7 @@ static int wg_config_validate(struct wg_config *config)
 
 	if (attrs[WGDEVICE_A_FLAGS]) {
 		flags = nla_get_u32(attrs[WGDEVICE_A_FLAGS]);
-		if (flags & ~__WGDEVICE_F_ALL) {
+		if (flags & ~WG_DEVICE_FLAGS_KNOWN) {
 			NL_SET_ERR_MSG_ATTR(extack, attrs[WGDEVICE_A_FLAGS],
 					    "unknown device flags");
 			return -EOPNOTSUPP;

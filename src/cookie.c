@@ -14,6 +14,7 @@
 #include <linux/skbuff.h>
 #include <linux/udp.h>
 
+#include "compat.h"
 #include "cookie.h"
 #include "device.h"
 #include "noise.h"
@@ -32,7 +33,7 @@ static_assert(offsetof(struct wg_message_handshake_initiation, sender_index) ==
 static void cookie_derive_key(u8 key[NOISE_SYMMETRIC_KEY_LEN], const u8 *label,
 			      const u8 public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 
 	blake2s_init(&state, NOISE_SYMMETRIC_KEY_LEN);
 	blake2s_update(&state, label, WG_COOKIE_LABEL_LEN);
@@ -45,7 +46,7 @@ static void cookie_derive_key(u8 key[NOISE_SYMMETRIC_KEY_LEN], const u8 *label,
 static void cookie_mac(u8 out[WG_COOKIE_LEN], const u8 *data, size_t len,
 		       const u8 *key, size_t key_len)
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 
 	blake2s_init_key(&state, WG_COOKIE_LEN, key, key_len);
 	blake2s_update(&state, data, len);
@@ -146,7 +147,7 @@ static bool cookie_compute(u8 cookie[WG_COOKIE_LEN],
 			   struct wg_cookie_checker *checker,
 			   struct sk_buff *skb)
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 	const void *addr;
 	size_t addr_len;
 

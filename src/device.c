@@ -15,6 +15,7 @@
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
 
+#include "compat.h"
 #include "device.h"
 #include "peer.h"
 #include "queueing.h"
@@ -371,7 +372,8 @@ static void wg_setup(struct net_device *dev)
 	dev->mtu = WG_DEFAULT_MTU;
 	dev->min_mtu = 0;
 	dev->max_mtu = IP_MAX_MTU - WG_NEEDED_HEADROOM - WG_NEEDED_TAILROOM;
-	dev->features |= NETIF_F_LLTX | WG_NETDEV_FEATURES;
+	dev->features |= WG_NETDEV_FEATURES;
+	wg_netdev_set_lltx(dev);
 	dev->hw_features |= WG_NETDEV_FEATURES;
 	dev->hw_enc_features |= WG_NETDEV_FEATURES;
 	dev->needs_free_netdev = true;
@@ -388,9 +390,8 @@ static void wg_setup(struct net_device *dev)
 	wg_allowedips_init(&wg->peer_allowedips);
 }
 
-static int wg_newlink(struct net *src_net, struct net_device *dev,
-		      struct nlattr *tb[], struct nlattr *data[],
-		      struct netlink_ext_ack *extack)
+static int wg_device_newlink(struct net *src_net, struct net_device *dev,
+			     struct netlink_ext_ack *extack)
 {
 	struct wg_device *wg = netdev_priv(dev);
 	int ret;
@@ -402,6 +403,8 @@ static int wg_newlink(struct net *src_net, struct net_device *dev,
 	list_add(&wg->device_list, &wg_device_list);
 	return 0;
 }
+
+WG_DEFINE_NEWLINK(wg_newlink, wg_device_newlink)
 
 static struct rtnl_link_ops wg_link_ops __read_mostly = {
 	.kind = "wireguard",

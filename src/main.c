@@ -7,7 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/genetlink.h>
+#include <net/genetlink.h>
 #include <linux/module.h>
 #include <net/rtnetlink.h>
 

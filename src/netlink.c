@@ -19,6 +19,7 @@
 #include <net/sock.h>
 
 #include "allowedips.h"
+#include "compat.h"
 #include "config.h"
 #include "cookie.h"
 #include "device.h"
@@ -104,7 +105,7 @@ static int wg_get_device_start(struct netlink_callback *cb)
 	struct wg_dump_cursor *cursor = wg_dump_cursor(cb);
 	struct wg_device *wg;
 
-	wg = wg_lookup_interface(info->attrs, sock_net(cb->skb->sk),
+	wg = wg_lookup_interface(wg_genl_dumpit_attrs(info), sock_net(cb->skb->sk),
 				 cb->extack);
 	if (IS_ERR(wg))
 		return PTR_ERR(wg);

@@ -17,7 +17,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <asm/unaligned.h>
 #include <crypto/blake2s.h>
 #include <crypto/chacha20poly1305.h>
 #include <crypto/curve25519.h>
@@ -26,6 +25,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "compat.h"
 #include "device.h"
 #include "noise.h"
 #include "peer.h"
@@ -71,7 +71,7 @@ struct wg_noise_handshake_secrets {
 static void noise_hash2(u8 out[NOISE_HASH_LEN], const u8 *a, size_t a_len,
 			const u8 *b, size_t b_len)
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 
 	blake2s_init(&state, NOISE_HASH_LEN);
 	blake2s_update(&state, a, a_len);
@@ -97,11 +97,11 @@ void wg_noise_hmac(u8 out[NOISE_HASH_LEN], const u8 *data, size_t data_len,
 {
 	u8 pad[BLAKE2S_BLOCK_SIZE] __aligned(__alignof__(u32));
 	u8 inner[NOISE_HASH_LEN], hashed_key[NOISE_HASH_LEN];
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 	unsigned int i;
 
 	if (key_len > BLAKE2S_BLOCK_SIZE) {
-		blake2s(hashed_key, key, NULL, NOISE_HASH_LEN, key_len, 0);
+		wg_blake2s(NULL, 0, key, key_len, hashed_key, NOISE_HASH_LEN);
 		key = hashed_key;
 		key_len = NOISE_HASH_LEN;
 	}
@@ -167,8 +167,8 @@ static void noise_handshake_start(u8 chaining_key[NOISE_HASH_LEN],
 				  u8 hash[NOISE_HASH_LEN],
 				  const u8 responder_static[NOISE_PUBLIC_KEY_LEN])
 {
-	blake2s(chaining_key, noise_construction, NULL, NOISE_HASH_LEN,
-		sizeof(noise_construction) - 1, 0);
+	wg_blake2s(NULL, 0, noise_construction, sizeof(noise_construction) - 1,
+		   chaining_key, NOISE_HASH_LEN);
 	noise_hash2(hash, chaining_key, NOISE_HASH_LEN, noise_identifier,
 		    sizeof(noise_identifier) - 1);
 	noise_mix_hash(hash, responder_static, NOISE_PUBLIC_KEY_LEN);

@@ -13,8 +13,8 @@
 #include <linux/skbuff.h>
 #include <linux/udp.h>
 #include <linux/workqueue.h>
-#include <asm/unaligned.h>
 
+#include "compat.h"
 #include "cookie.h"
 #include "device.h"
 #include "messages.h"

@@ -18,6 +18,7 @@
 #include <net/ip_tunnels.h>
 #include <net/ipv6.h>
 
+#include "compat.h"
 #include "cookie.h"
 #include "device.h"
 #include "messages.h"

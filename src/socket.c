@@ -15,10 +15,10 @@
 #include <net/inet_sock.h>
 #include <net/ip6_fib.h>
 #include <net/ip6_route.h>
-#include <net/ipv6_stubs.h>
 #include <net/route.h>
 #include <net/udp_tunnel.h>
 
+#include "compat.h"
 #include "device.h"
 #include "peer.h"
 #include "receive.h"
@@ -36,7 +36,7 @@ static void wg_socket_release(struct sock *sk)
 {
 	if (!sk)
 		return;
-	udp_tunnel_sock_release(sk->sk_socket);
+	wg_udp_tunnel_sock_release(sk);
 }
 
 static int wg_socket_open(struct wg_device *wg, struct net *net, int family,
@@ -63,7 +63,7 @@ static int wg_socket_open(struct wg_device *wg, struct net *net, int family,
 	ret = udp_sock_create(net, &cfg, &sock);
 	if (ret)
 		return ret;
-	setup_udp_tunnel_sock(net, sock, &tunnel);
+	wg_setup_udp_tunnel_sock(net, sock, &tunnel);
 	*skp = sock->sk;
 	return 0;
 }
@@ -263,7 +263,7 @@ static struct dst_entry *wg_route6(struct wg_device *wg, struct sock *sock,
 	if (!ipv6_addr_any(&fl.saddr) &&
 	    !ipv6_chk_addr(net, &fl.saddr, NULL, 0))
 		fl.saddr = in6addr_any;
-	dst = ipv6_stub->ipv6_dst_lookup_flow(net, sock, &fl, NULL);
+	dst = wg_ip6_dst_lookup_flow(net, sock, &fl);
 	if (IS_ERR(dst))
 		return dst;
 	endpoint->src6 = fl.saddr;
@@ -324,18 +324,19 @@ static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 	}
 	skb->ignore_df = 1;
 	if (endpoint->addr.sa_family == AF_INET) {
-		udp_tunnel_xmit_skb((struct rtable *)dst, sock, skb,
-				    endpoint->src4.s_addr,
-				    endpoint->addr4.sin_addr.s_addr, ds,
-				    ip4_dst_hoplimit(dst), 0, sport,
-				    endpoint->addr4.sin_port, false, false);
+		wg_udp_tunnel_xmit_skb((struct rtable *)dst, sock, skb,
+				       endpoint->src4.s_addr,
+				       endpoint->addr4.sin_addr.s_addr, ds,
+				       ip4_dst_hoplimit(dst), sport,
+				       endpoint->addr4.sin_port);
 		return 0;
 	}
-	return udp_tunnel6_xmit_skb(dst, sock, skb, wg->dev,
-				    (struct in6_addr *)&endpoint->src6,
-				    (struct in6_addr *)&endpoint->addr6.sin6_addr,
-				    ds, ip6_dst_hoplimit(dst), 0, sport,
-				    endpoint->addr6.sin6_port, false);
+	wg_udp_tunnel6_xmit_skb(dst, sock, skb, wg->dev,
+				(struct in6_addr *)&endpoint->src6,
+				(struct in6_addr *)&endpoint->addr6.sin6_addr,
+				ds, ip6_dst_hoplimit(dst), sport,
+				endpoint->addr6.sin6_port);
+	return 0;
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <linux/netdevice.h>
 #include <linux/random.h>
 
+#include "compat.h"
 #include "device.h"
 #include "messages.h"
 #include "peer.h"
@@ -192,7 +193,7 @@ static enum wg_timer_state wg_timers_take(struct wg_timers *timers,
 
 static void wg_timers_expired(struct timer_list *timer)
 {
-	struct wg_timers *timers = from_timer(timers, timer, timer);
+	struct wg_timers *timers = timer_container_of(timers, timer, timer);
 	struct wg_peer *peer = container_of(timers, struct wg_peer, timers);
 	unsigned long now = jiffies, next = 0, deadline;
 	bool rearm = false;
@@ -229,7 +230,7 @@ void wg_timers_stop(struct wg_peer *peer)
 {
 	/* Atomic, as every other access to the bits: hooks may still run. */
 	xchg(&peer->timers.pending, 0);
-	del_timer_sync(&peer->timers.timer);
+	timer_delete_sync(&peer->timers.timer);
 	/* A handler that was running may have set bits again. */
 	xchg(&peer->timers.pending, 0);
 }

@@ -31,7 +31,7 @@ busybox-static wireguard-tools wireguard-go iproute2 iputils-ping iperf3 ncat xz
 iptables kmod cpio python3 ethtool procps psmisc gawk bc sparse
 gnuplot-nox python3-cryptography jq
 linux-source-6.1 bison flex libelf-dev libssl-dev
-clang libclang-rt-14-dev debootstrap debian-archive-keyring zstd"
+clang libclang-rt-14-dev debootstrap debian-archive-keyring zstd dwarves"
 
 missing=""
 for p in $PKGS; do

@@ -43,6 +43,6 @@ exec unshare -m --propagation private bash -c '
 	mount -t proc proc "$root/proc"
 	cd "$root$cwd"
 	exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root LANG=C.UTF-8 sh -c "cd \"\$1\" && shift && exec make \"\$@\"" \
+		HOME=/root LANG=C.UTF-8 MAKEFLAGS="${MAKEFLAGS:-}" sh -c "cd \"\$1\" && shift && exec make \"\$@\"" \
 		sh "$cwd" "$@"
 ' bash "$root" "$PWD" "${#binds[@]}" "${binds[@]}" "$@"
