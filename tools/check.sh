@@ -40,8 +40,9 @@
 # CHECK_PREEMPT=MODE boots every VM with preempt=MODE (vm.sh --preempt: a
 # PREEMPT_DYNAMIC kernel, not RT); LABEL gets "-preempt-MODE".
 # CHECK_TIMEOUT (seconds, default 900) bounds each boot.
-# CHECK_ENV ("NAME=VALUE ...") is exported in every guest (vm.sh --env),
-# CHECK_ENV_<run> in one run's (run_test below).
+# CHECK_ENV ("NAME=VALUE ...", a word without '=' continuing the value
+# before it: "WGT_BLOCKS=ping stress") is exported in every guest (vm.sh
+# --env), CHECK_ENV_<run> in one run's (run_test below).
 # CHECK_ONLY ("load datapath conformance-intree bench ..."): only these
 # runs (names as in the summary); an -intree run is only run when named.
 
@@ -62,11 +63,26 @@ TIMEOUT=${CHECK_TIMEOUT:-900}
 # deleting wg-b closes wgs2's sockets).
 DATAPATH_INTREE_BLOCKS="topology ping iperf4 outer6 roam nat mtu loop"
 DATAPATH_INTREE2_BLOCKS="topology flood stress churn teardown"
+# env_args "NAME=VALUE NAME=VALUE ...": prints vm.sh's --env options, one
+# a line, for it; a word without '=' continues the value before it
+# ("WGT_BLOCKS=topology ping NAME=..." gives WGT_BLOCKS "topology ping").
+env_args() {
+	local w kv=
+	local -a words
+	read -r -a words <<<"$1"
+	for w in "${words[@]}"; do
+		if [[ $w == *=* ]] || [ -z "$kv" ]; then
+			[ -z "$kv" ] || printf -- '--env\n%s\n' "$kv"
+			kv=$w
+		else
+			kv+=" $w"
+		fi
+	done
+	[ -z "$kv" ] || printf -- '--env\n%s\n' "$kv"
+}
 VMOPTS=()
 TESTOPTS=()
-for kv in ${CHECK_ENV:-}; do
-	VMOPTS+=(--env "$kv")
-done
+mapfile -t -O 0 VMOPTS < <(env_args "${CHECK_ENV:-}")
 if [ $# -ne 2 ]; then
 	sed -n 's/^# usage: /usage: /p' "${BASH_SOURCE[0]}" >&2
 	exit 2
@@ -127,16 +143,14 @@ SUMMARY=()
 # ...", '-' in NAME as '_': CHECK_ENV_datapath_intree) is exported in that
 # run's guest only, after (over) CHECK_ENV and what this script sets.
 run_test() {
-	local file=$1 name dir vmrc start envvar kv
+	local file=$1 name dir vmrc start envvar
 	local -a envs=()
 	shift
 	name=${RUN_AS:-$(basename "$file" .sh)}
 	dir=$OUT/$name
 	mkdir -p "$dir"
 	envvar=CHECK_ENV_${name//-/_}
-	for kv in ${!envvar:-}; do
-		envs+=(--env "$kv")
-	done
+	mapfile -t envs < <(env_args "${!envvar:-}")
 
 	echo "=== $file${RUN_AS:+ ($RUN_AS)}"
 	start=$(date +%s)
