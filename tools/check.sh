@@ -69,7 +69,7 @@ DATAPATH_INTREE2_BLOCKS="topology flood stress churn teardown"
 env_args() {
 	local w kv=
 	local -a words
-	read -r -a words <<<"$1"
+	read -r -d "" -a words <<<"$1" || true
 	for w in "${words[@]}"; do
 		if [[ $w == *=* ]] || [ -z "$kv" ]; then
 			[ -z "$kv" ] || printf -- '--env\n%s\n' "$kv"
