@@ -296,10 +296,15 @@ mkdir -p "$VMDIR"
 kkey=$(stat -c '%s %Y %n' "$KERNEL" | sha256sum | cut -c1-16)
 VMLINUX=$VMDIR/vmlinux-$KVER-$kkey
 FACTS=$VMDIR/kernel-$KVER-$kkey.facts
-if [ ! -s "$FACTS" ]; then
+# facts_current: the facts are there, and so is the vmlinux they promise.
+facts_current() {
+	[ -s "$FACTS" ] && { [ -s "$VMLINUX" ] || ! grep -qx 'pvh=1' "$FACTS" ||
+		grep -qx 'debug=1' "$FACTS"; }
+}
+if ! facts_current; then
 	(
 		flock 9
-		[ -s "$FACTS" ] && exit 0
+		facts_current && exit 0
 		find "$VMDIR" -maxdepth 1 \( -name "vmlinux-$KVER-*" -o -name "kernel-$KVER-*.facts" \) -delete
 		kernel_facts "$KERNEL" "$FACTS" "$VMLINUX"
 	) 9>"$VMDIR/.vmlinux.lock" || die "cannot read $KERNEL"
