@@ -28,9 +28,10 @@
 #                    tools/debug-kernel/build.sh) or, for an installed
 #                    /boot/vmlinuz-<release>, /lib/modules/<release>.
 #                    Default: $KERNEL, else trixie (Debian 13's 6.12)
-#   --preempt MODE   boot with preempt=MODE (full, voluntary, none; a
-#                    PREEMPT_DYNAMIC kernel only, which must then report
-#                    "Dynamic Preempt: MODE" in its log, else the run fails)
+#   --preempt MODE   boot with preempt=MODE (full, voluntary, none, lazy; a
+#                    PREEMPT_DYNAMIC kernel only, which must then say it
+#                    runs so, in /sys/kernel/debug/sched/preempt or its
+#                    log's "Dynamic Preempt: MODE", else the run fails)
 #   --keep-distro-wireguard
 #                    keep the distro wireguard.ko at /opt/anchor/wireguard.ko
 #                    (it is always removed from the guest's module tree);
@@ -48,7 +49,8 @@
 #                    link (tests that need two kernels)
 #   --log FILE       keep the serial console log in FILE
 #   --results DIR    use (and keep) DIR as the guest's /results: cmd, output,
-#                    dmesg, tainted, rc and, from this script, verdict
+#                    dmesg, tainted, preempt, rc and, from this script,
+#                    verdict
 #   --info           boot nothing: print what is known of the kernel, one
 #                    NAME=VALUE a line: image, release, moddir, name (of
 #                    tools/kernels/list, or empty), and 0/1 facts: pvh (a
@@ -368,7 +370,7 @@ trap 'rm -rf "$WORK"' EXIT
 if [ -n "$RESULTS" ]; then
 	mkdir -p "$RESULTS"
 	RESULTS=$(realpath "$RESULTS")
-	rm -f "$RESULTS"/{cmd,guest-init,output,dmesg,tainted,rc,verdict}
+	rm -f "$RESULTS"/{cmd,guest-init,output,dmesg,tainted,rc,verdict,preempt}
 else
 	RESULTS=$WORK/results
 	mkdir "$RESULTS"
@@ -397,6 +399,7 @@ fi
 	printf ')\n'
 	[ -z "$MODULE" ] || printf 'export WGMPSC_KO=%q\n' "$MODULE"
 	printf 'VM_MODDIR=%q\n' "$MODDIR"
+	[ -z "$PREEMPT" ] || printf 'VM_PREEMPT=%q\n' "$PREEMPT"
 	for kv in "${ENVS[@]}"; do
 		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
 	done
@@ -492,9 +495,10 @@ scan "$RESULTS/dmesg" "$PROBLEM_RE" "in the guest's dmesg"
 [ -n "$rc" ] && [ ! -f "$RESULTS/dmesg" ] && reasons+=("the guest wrote no dmesg")
 # --preempt: the kernel must have taken the mode, or the run proved nothing
 # about it.
-if [ -n "$PREEMPT" ] && [ -f "$RESULTS/dmesg" ] &&
-	! grep -qE "Dynamic Preempt: $PREEMPT\b" "$RESULTS/dmesg"; then
-	reasons+=("booted with preempt=$PREEMPT but the log has no 'Dynamic Preempt: $PREEMPT'")
+# (tools/guest/run.sh wrote what it found in /results/preempt.)
+if [ -n "$PREEMPT" ] && [ -n "$rc" ] &&
+	! grep -qE "\($PREEMPT\)|Dynamic Preempt: $PREEMPT\b" "$RESULTS/preempt" 2>/dev/null; then
+	reasons+=("booted with preempt=$PREEMPT, but the kernel does not say it runs so ($(tr '\n' ' ' <"$RESULTS/preempt" 2>/dev/null))")
 fi
 
 if [ -f "$RESULTS/tainted" ]; then

@@ -79,6 +79,16 @@ for d in /tmp /var/tmp /root; do
 done
 
 echo wgmpsc-vm >/proc/sys/kernel/hostname
+# The preemption mode the kernel runs in, for vm.sh --preempt to check,
+# recorded before the command runs (a test may clear the kernel log):
+# the scheduler's debugfs file ("none voluntary (full) lazy") and the
+# boot's "Dynamic Preempt: full".
+if [ -n "${VM_PREEMPT:-}" ]; then
+	{
+		[ ! -r /sys/kernel/debug/sched/preempt ] || $bb cat /sys/kernel/debug/sched/preempt
+		$bb dmesg | $bb grep -o 'Dynamic Preempt: [a-z]*'
+	} >/results/preempt 2>/dev/null
+fi
 # A hung task, soft lockup or RCU stall then ends the run at once (the host
 # fails it on the panic) rather than at the timeout.  Set here, not on the
 # kernel command line, which the host's log scan would match.
