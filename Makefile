@@ -6,7 +6,7 @@
 #   make check        build both flavours and run every test in the VM
 #   make fuzz         the receive-path and netlink fuzzers at full size
 #   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak...)
-#   make deps         apt-install what the project needs (run automatically)
+#   make deps         install/fetch what the project needs (tools/deps.sh)
 #
 # KERNEL names a kernel of tools/kernels/list: trixie (the default, Debian
 # 13's 6.12), trixie-rt, trixie-bpo (7.x), bookworm (6.1), bookworm-rt,
@@ -15,6 +15,10 @@
 # release's compiler (tools/kernels/make.sh); the VM boots it.  KDIR=<kernel
 # build tree> builds against any other tree with this host's compiler.
 # This machine's own kernel cannot load modules: never `uname -r`.
+#
+# make check KERNEL=NAME runs the suite on that kernel; CHECK_ONLY="load
+# netns ..." a subset, CHECK_PREEMPT=full with preempt=full (a non-RT
+# kernel), CHECK_ENV="NAME=VALUE ..." shorter knobs (tools/check.sh).
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KERNEL ?= trixie
@@ -33,8 +37,10 @@ KBUILD_ARGS := CONFIG_WIREGUARD_MPSC=m
 VM := $(TOP)/tools/vm.sh
 VM_KERNEL = $(if $(KERNEL_DIR),--kernel $(KERNEL_DIR)/bzImage)
 
-# Deps are checked, not reinstalled, on every run: tools/deps.sh is a no-op
-# once everything is present.
+# The host's packages are checked, not reinstalled, on every run
+# (tools/deps.sh --host is a no-op once everything is present); the kernel
+# a target needs is fetched when it is first used.  `make deps` fetches
+# every kernel of tools/kernels/list and the build root too.
 DEPS_STAMP := $(TOP)/build/.deps-ok
 
 .PHONY: all module debug deps run check fuzz libfuzz check-debug kdebug-modules clean sparse bench FORCE
@@ -42,7 +48,7 @@ DEPS_STAMP := $(TOP)/build/.deps-ok
 all: module
 
 $(DEPS_STAMP): $(TOP)/tools/deps.sh
-	@$(TOP)/tools/deps.sh
+	@$(TOP)/tools/deps.sh --host
 	@mkdir -p $(dir $@) && touch $@
 
 deps:
@@ -119,11 +125,11 @@ kdebug-modules:
 	$(call build_flavour,$(KDEBUG)/release/src,release,)
 	$(call build_flavour,$(KDEBUG)/debug/src,debug,CONFIG_WIREGUARD_MPSC_DEBUG=y)
 
-# Benchmarks against the distro's wireguard.ko in the VM (tools/bench/bench.sh;
+# Benchmarks against the distro's wireguard.ko of KERNEL (tools/bench/bench.sh;
 # BENCH_QUICK=1 for a smoke run); results in bench/.  ONLY="mem queue net hs"
 # (any of them) runs some parts alone.
 bench: module $(DEPS_STAMP)
-	ONLY="$(ONLY)" $(TOP)/tools/bench/bench.sh
+	ONLY="$(ONLY)" KERNEL=$(KERNEL) $(TOP)/tools/bench/bench.sh
 
 sparse: $(DEPS_STAMP)
 	$(KMAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules

@@ -9,8 +9,10 @@
 #   then:   one boot per other tests/*.sh (not lib.sh, load.sh, demo.sh),
 #           except tests/pair-*.sh: two VMs at once (see run_pair),
 #           with WGMPSC_KO=DEBUG_KO and 2 vCPUs
-#   then:   tests/netlink.sh (some blocks) and tests/conformance.sh
-#           against the distro's wireguard.ko (Debian's kernel only)
+#   then:   tests/netlink.sh (some blocks), tests/netns.sh,
+#           tests/datapath.sh (some blocks) and tests/conformance.sh
+#           against the distro's wireguard.ko of the kernel booted
+#   then:   on a kernel with kmemleak, tools/debug-kernel/kmemleak.sh
 #   last:   the smoke run of `make bench` (two boots, RELEASE_KO)
 #
 # Every "ok"/"not ok" line of a test's output counts ("# SKIP" ones as
@@ -19,72 +21,118 @@
 # TAP line, or printed no or an incomplete TAP plan) adds one failed test
 # named after its file.  The last line of output is always
 # "N passed, N failed, N skipped"; the exit status is non-zero on any
-# failure.  Per-run serial logs and results are kept in build/vm/check/.
+# failure.  Per-run serial logs and results are kept in
+# build/vm/check-LABEL/ (below).  Each run's line and the summary give its
+# seconds; the line before the totals, the whole run's.
 #
+# CHECK_KERNEL: the kernel to boot, a name of tools/kernels/list or a
+# bzImage with its module tree next to it (tools/vm.sh --kernel; `make
+# check KERNEL=NAME` passes that kernel's, `make check-debug` the debug
+# kernel's); default $KERNEL, else trixie.  What the kernel has decides
+# the rest (tools/vm.sh --info): the runs against the distro's wireguard.ko
+# (load.sh's conflict case, the -intree runs, tests/pair-*.sh, the bench
+# smoke run) need it in the kernel's tree, and report a SKIP where it is
+# not (the debug kernel); a kernel with kmemleak (the debug kernel) boots
+# its test runs with kmemleak off, and the kmemleak step
+# (tools/debug-kernel/kmemleak.sh), the only one that scans for leaks, with
+# kmemleak on.  Logs go to build/vm/check-LABEL/, LABEL the kernel's name
+# ("debug" for the debug kernel, else its release).
+# CHECK_PREEMPT=MODE boots every VM with preempt=MODE (vm.sh --preempt: a
+# PREEMPT_DYNAMIC kernel, not RT); LABEL gets "-preempt-MODE".
 # CHECK_TIMEOUT (seconds, default 900) bounds each boot.
-# CHECK_KERNEL (a bzImage, see tools/vm.sh --kernel; `make check-debug`)
-# boots that kernel instead of Debian's, logs go to build/vm/check-debug/,
-# and load.sh runs without the distro's wireguard.ko, which exists only
-# for Debian's kernel: its conflict test reports a SKIP.  Its test runs boot
-# with kmemleak off; the kmemleak step (tools/debug-kernel/kmemleak.sh),
-# the only one that scans for leaks, with kmemleak on.
-# CHECK_ENV ("NAME=VALUE ...") is exported in every guest (vm.sh --env).
+# CHECK_ENV ("NAME=VALUE ...", a word without '=' continuing the value
+# before it: "WGT_BLOCKS=ping stress") is exported in every guest (vm.sh
+# --env), CHECK_ENV_<run> in one run's (run_test below).
+# CHECK_ONLY ("load datapath conformance-intree bench ..."): only these
+# runs (names as in the summary); an -intree run is only run when named.
 
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VM=$TOP/tools/vm.sh
-# newest_kernel_release, bzimage_release
+# kernel_image
 # shellcheck source=tools/lib.sh
 . "$TOP/tools/lib.sh"
-OUT=$TOP/build/vm/check
 TIMEOUT=${CHECK_TIMEOUT:-900}
-# The blocks of tests/datapath.sh run against the in-tree driver: its
-# traffic and counters, namespaces, roaming, NAT, MTU and the routing
-# loop in `make check`; with CHECK_INTREE_ALL=1 also a second boot with
-# the rest (handshake flood, receive stress of 10 s, churn, teardown),
-# which passed against the in-tree driver too but would take `make
-# check` past half an hour.  churn must follow stress (it checks that
-# deleting wg-b closes wgs2's sockets).
-DATAPATH_INTREE_BLOCKS="topology ping iperf4 outer6 roam nat mtu loop"
-DATAPATH_INTREE2_BLOCKS="topology flood stress churn teardown"
-VMOPTS=()
-# On a debug kernel the tests' boots have kmemleak off (vm.sh
-# --no-kmemleak): only the kmemleak step at the end scans for leaks, and
-# in every other boot kmemleak's bookkeeping of each allocation only slows
-# the guest down (each exec took 1.8 times as long with it under TCG).
-TESTOPTS=()
-if [ -n "${CHECK_KERNEL:-}" ]; then
-	OUT=$TOP/build/vm/check-debug
-	VMOPTS+=(--kernel "$CHECK_KERNEL")
-	TESTOPTS+=(--no-kmemleak)
+# The blocks of tests/datapath.sh run against the in-tree driver: in
+# `make check` only the routing loop, where the two drivers differ on
+# purpose (README's deliberate differences; each side asserts its own);
+# with CHECK_INTREE_ALL=1 its traffic and counters, namespaces, roaming,
+# NAT, MTU and the loop, then a second boot with the rest (handshake
+# flood, receive stress of 10 s, churn, teardown).  All of it passed
+# against the in-tree driver too, but its 4-5 minutes more per run are
+# what the kernel matrix needs (.ci/run).  churn must follow stress (it
+# checks that deleting wg-b closes wgs2's sockets).
+if [ -n "${CHECK_INTREE_ALL:-}" ]; then
+	DATAPATH_INTREE_BLOCKS="topology ping iperf4 outer6 roam nat mtu loop"
+else
+	DATAPATH_INTREE_BLOCKS="topology loop"
 fi
-for kv in ${CHECK_ENV:-}; do
-	VMOPTS+=(--env "$kv")
-done
-
+DATAPATH_INTREE2_BLOCKS="topology flood stress churn teardown"
+# env_args "NAME=VALUE NAME=VALUE ...": prints vm.sh's --env options, one
+# a line, for it; a word without '=' continues the value before it
+# ("WGT_BLOCKS=topology ping NAME=..." gives WGT_BLOCKS "topology ping").
+env_args() {
+	local w kv=
+	local -a words
+	read -r -d "" -a words <<<"$1" || true
+	for w in "${words[@]}"; do
+		if [[ $w == *=* ]] || [ -z "$kv" ]; then
+			[ -z "$kv" ] || printf -- '--env\n%s\n' "$kv"
+			kv=$w
+		else
+			kv+=" $w"
+		fi
+	done
+	[ -z "$kv" ] || printf -- '--env\n%s\n' "$kv"
+}
+VMOPTS=()
+TESTOPTS=()
+mapfile -t -O 0 VMOPTS < <(env_args "${CHECK_ENV:-}")
 if [ $# -ne 2 ]; then
 	sed -n 's/^# usage: /usage: /p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 fi
+fail_setup() {
+	echo "check: $*" >&2
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+}
 for ko in "$1" "$2"; do
-	[ -f "$ko" ] || { echo "check: no module at '$ko'" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+	[ -f "$ko" ] || fail_setup "no module at '$ko'"
 done
 RELEASE_KO=$(realpath "$1")
 DEBUG_KO=$(realpath "$2")
 
-# The VM boots the newest /boot kernel; a module built for another one
-# cannot load, which the tests will report, but say why up front.
-kver=$(newest_kernel_release)
-if [ -n "${CHECK_KERNEL:-}" ]; then
-	# The release string in the bzImage header (kernel_version, 0x20e).
-	kver=$(bzimage_release "$CHECK_KERNEL") || kver=
+# The kernel, and what it has (tools/vm.sh --info).
+IMAGE=$(kernel_image "${CHECK_KERNEL:-}") || fail_setup "no kernel '${CHECK_KERNEL:-${KERNEL:-trixie}}'"
+declare -A KF=()
+while IFS='=' read -r k v; do KF[$k]=$v; done < <("$VM" --kernel "$IMAGE" --info)
+[ -n "${KF[release]:-}" ] || fail_setup "cannot read $IMAGE (tools/vm.sh --info)"
+VMOPTS+=(--kernel "${KF[image]}")
+LABEL=${KF[name]:-${KF[release]}}
+[ "${KF[debug]}" = 0 ] || LABEL=debug
+if [ -n "${CHECK_PREEMPT:-}" ]; then
+	VMOPTS+=(--preempt "$CHECK_PREEMPT")
+	LABEL+=-preempt-$CHECK_PREEMPT
 fi
+# On a kernel with kmemleak the tests' boots have it off (vm.sh
+# --no-kmemleak): only the kmemleak step at the end scans for leaks, and in
+# every other boot kmemleak's bookkeeping of each allocation only slows
+# the guest down (each exec took 1.8 times as long with it under TCG).
+[ "${KF[kmemleak]}" = 0 ] || TESTOPTS+=(--no-kmemleak)
+OUT=$TOP/build/vm/check-$LABEL
+NO_ANCHOR="needs the distro's wireguard.ko, which ${KF[release]}'s module tree does not have"
+echo "=== kernel: ${KF[release]} (${KF[image]})${CHECK_PREEMPT:+, preempt=$CHECK_PREEMPT}; logs in ${OUT#"$TOP"/}"
+
+# A module built for another kernel cannot load, which the tests will
+# report, but say why up front.
 for ko in "$RELEASE_KO" "$DEBUG_KO"; do
 	magic=$(modinfo -F vermagic "$ko" 2>/dev/null) || magic=
-	[ "${magic%% *}" = "$kver" ] ||
-		echo "check: warning: $ko is built for '${magic%% *}', the VM boots $kver" >&2
+	[ "${magic%% *}" = "${KF[release]}" ] ||
+		echo "check: warning: $ko is built for '${magic%% *}', the VM boots ${KF[release]}" >&2
 done
+CHECK_START=$(date +%s)
 
 cd "$TOP" || exit 1
 rm -rf "$OUT"
@@ -97,18 +145,23 @@ SUMMARY=()
 
 # run_test FILE [vm.sh options...]: boots one VM for FILE and adds its
 # results to the totals.  RUN_AS=NAME runs it under another name (its
-# own log directory and summary line).
+# own log directory and summary line).  CHECK_ENV_<NAME> ("NAME=VALUE
+# ...", '-' in NAME as '_': CHECK_ENV_datapath_intree) is exported in that
+# run's guest only, after (over) CHECK_ENV and what this script sets.
 run_test() {
-	local file=$1 name dir vmrc start
+	local file=$1 name dir vmrc start envvar
+	local -a envs=()
 	shift
 	name=${RUN_AS:-$(basename "$file" .sh)}
 	dir=$OUT/$name
 	mkdir -p "$dir"
+	envvar=CHECK_ENV_${name//-/_}
+	mapfile -t envs < <(env_args "${!envvar:-}")
 
 	echo "=== $file${RUN_AS:+ ($RUN_AS)}"
 	start=$(date +%s)
 	"$VM" --timeout "$TIMEOUT" --results "$dir/results" \
-		--log "$dir/serial.log" "$@" -- "$file" </dev/null
+		--log "$dir/serial.log" "$@" "${envs[@]}" -- "$file" </dev/null
 	vmrc=$?
 	tally "$file${RUN_AS:+ ($RUN_AS)}" "$dir" "$vmrc" $(($(date +%s) - start))
 }
@@ -129,12 +182,12 @@ run_pair() {
 	echo "=== $file (two VMs)"
 	start=$(date +%s)
 	"$VM" --timeout "$TIMEOUT" --results "$dir/anchor/results" --log "$dir/anchor/serial.log" \
-		--smp 1 --keep-distro-wireguard --module /opt/anchor/wireguard.ko \
+		--smp 1 --keep-distro-wireguard --module /opt/anchor/wireguard.ko "${VMOPTS[@]}" \
 		--nic-dgram "$port:$((port + 1))" --env WGT_ROLE=anchor --env "WGT_PAIR_SEED=$seed" \
 		-- "$file" </dev/null >"$dir/anchor.out" 2>&1 &
 	pa=$!
 	"$VM" --timeout "$TIMEOUT" --results "$dir/wgmpsc/results" --log "$dir/wgmpsc/serial.log" \
-		--smp 1 --module "$DEBUG_KO" \
+		--smp 1 --module "$DEBUG_KO" "${VMOPTS[@]}" \
 		--nic-dgram "$((port + 1)):$port" --env WGT_ROLE=wgmpsc --env "WGT_PAIR_SEED=$seed" \
 		-- "$file" </dev/null >"$dir/wgmpsc.out" 2>&1 &
 	pb=$!
@@ -201,7 +254,7 @@ tally() {
 }
 
 # CHECK_ONLY ("load datapath bench ..."): only these runs, for working on
-# one of them; the summary says what was left out.
+# one of them or for a subset (.ci/run); the summary says what was left out.
 wanted() {
 	[ -z "${CHECK_ONLY:-}" ] && return 0
 	case " $CHECK_ONLY " in *" $1 "*) return 0 ;; esac
@@ -211,14 +264,12 @@ wanted() {
 
 # load.sh also proves that ours refuses to load next to the distro's
 # module, which it finds at /opt/anchor (never in the module tree).
-if ! wanted load; then
-	:
-elif [ -n "${CHECK_KERNEL:-}" ]; then
-	run_test tests/load.sh --smp 2 --module "$RELEASE_KO" "${VMOPTS[@]}" "${TESTOPTS[@]}" \
-		--env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
-else
-	run_test tests/load.sh --smp 2 --module "$RELEASE_KO" --keep-distro-wireguard \
-		--env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
+# Without it in the kernel's tree, load.sh reports that case as a SKIP.
+if wanted load; then
+	keep=()
+	[ "${KF[anchor]}" = 0 ] || keep=(--keep-distro-wireguard)
+	run_test tests/load.sh --smp 2 --module "$RELEASE_KO" "${keep[@]}" "${VMOPTS[@]}" \
+		"${TESTOPTS[@]}" --env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
 fi
 
 for file in tests/*.sh; do
@@ -228,13 +279,12 @@ for file in tests/*.sh; do
 	wanted "$(basename "$file" .sh)" || continue
 	case "${file##*/}" in
 	pair-*.sh)
-		# The anchor side needs the distro's wireguard.ko: Debian's
-		# kernel only.
-		if [ -z "${CHECK_KERNEL:-}" ]; then
+		# The anchor side needs the distro's wireguard.ko.
+		if [ "${KF[anchor]}" = 1 ]; then
 			run_pair "$file"
 		else
 			TOTAL_SKIP=$((TOTAL_SKIP + 1))
-			SUMMARY+=("$file: SKIP: needs the distro's wireguard.ko, which only Debian's kernel has")
+			SUMMARY+=("$file: SKIP: $NO_ANCHOR")
 		fi
 		continue ;;
 	esac
@@ -242,54 +292,52 @@ for file in tests/*.sh; do
 done
 
 # The differential runs: the same scenarios against the distro's
-# wireguard.ko (Debian's kernel only), so that every expected outcome that
+# wireguard.ko of the kernel booted, so that every expected outcome that
 # is not wgmpsc's own is the in-tree driver's too.  The tests know which
 # driver they load (lib.sh, WG_UNDER_TEST) and report what reads wgmpsc's
 # debug log or ethtool counters as "# SKIP wgmpsc-specific: ...", and
 # assert the in-tree side of README's deliberate differences.
-# CHECK_ONLY="netns-intree" (etc.) runs one of them alone.
-wanted_intree() {
-	case " ${CHECK_ONLY:-$1} " in *" $1 "* | *" $1-intree "*) return 0 ;; esac
-	SUMMARY+=("$1-intree: not run (CHECK_ONLY)")
-	return 1
-}
-INTREE=(--smp 2 --keep-distro-wireguard --module /opt/anchor/wireguard.ko)
-if [ -z "${CHECK_KERNEL:-}" ]; then
+# CHECK_ONLY="netns-intree" (etc.) runs one of them alone; CHECK_ONLY=netns
+# runs netns.sh on wgmpsc only.  Without the distro's module: a SKIP each.
+INTREE=(--smp 2 --keep-distro-wireguard --module /opt/anchor/wireguard.ko "${VMOPTS[@]}")
+if [ "${KF[anchor]}" = 0 ]; then
+	for n in netlink netns datapath conformance; do
+		wanted "$n-intree" || continue
+		TOTAL_SKIP=$((TOTAL_SKIP + 1))
+		SUMMARY+=("$n-intree: SKIP: $NO_ANCHOR")
+	done
+else
 	# What netlink.sh expects of requests that name a peer twice, or
 	# keep a peer through REPLACE_PEERS.
-	wanted_intree netlink &&
+	wanted netlink-intree &&
 		RUN_AS=netlink-intree run_test tests/netlink.sh "${INTREE[@]}" \
 			--env "NETLINK_BLOCKS=block_same_key block_differences"
 	# The configuration surface, every block; 1,000 peers rather than
 	# 20,000 in block_many_peers: the in-tree driver takes about 6
 	# minutes under TCG to delete 20,000.
-	wanted_intree netns &&
+	wanted netns-intree &&
 		RUN_AS=netns-intree run_test tests/netns.sh "${INTREE[@]}" \
 			--env "WGT_MANY_PEERS=1000"
 	# The data path's scenarios (DATAPATH_INTREE_BLOCKS above).
-	if wanted_intree datapath; then
+	if wanted datapath-intree; then
 		RUN_AS=datapath-intree run_test tests/datapath.sh "${INTREE[@]}" \
 			--env "WGT_BLOCKS=$DATAPATH_INTREE_BLOCKS"
 		[ -z "${CHECK_INTREE_ALL:-}" ] ||
 			RUN_AS=datapath-intree2 run_test tests/datapath.sh "${INTREE[@]}" \
 				--env "WGT_BLOCKS=$DATAPATH_INTREE2_BLOCKS" --env WGT_STRESS_SECONDS=10
 	fi
-fi
-
-# tests/conformance.sh asserts outcomes (exact counters, key change,
-# down/up, nested tunnels, allowed-IPs drops) that must be the same for
-# both modules: the normal loop ran it on wgmpsc, this runs it against
-# the distro's wireguard.ko (Debian's kernel only).
-if wanted conformance && [ -z "${CHECK_KERNEL:-}" ]; then
-	RUN_AS=conformance-intree run_test tests/conformance.sh --smp 2 --keep-distro-wireguard \
-		--module /opt/anchor/wireguard.ko
+	# tests/conformance.sh asserts outcomes (exact counters, key
+	# change, down/up, nested tunnels, allowed-IPs drops) that must be
+	# the same for both modules: the loop above ran it on wgmpsc.
+	wanted conformance-intree &&
+		RUN_AS=conformance-intree run_test tests/conformance.sh "${INTREE[@]}"
 fi
 
 # Last on a debug kernel: nothing leaked once every device is gone and the
 # module is unloaded (kmemleak).  Each scan also reads the struct page of
 # every page in use: 1 GB of guest memory (not vm.sh's 2) is plenty for
 # this test and made a scan a third shorter under TCG (6.9 s -> 4.7 s).
-[ -z "${CHECK_KERNEL:-}" ] ||
+[ "${KF[kmemleak]}" = 0 ] || ! wanted kmemleak ||
 	run_test tools/debug-kernel/kmemleak.sh --smp 2 --mem 1024 --module "$DEBUG_KO" "${VMOPTS[@]}"
 
 # The bench tooling's smoke run (tools/bench/bench.sh with BENCH_QUICK=1:
@@ -302,6 +350,7 @@ run_bench_smoke() {
 	start=$(date +%s)
 	mkdir -p "$dir/results"
 	BENCH_QUICK=1 BENCH_WORK=$dir/work BENCH_OUT_DIR=$dir/out BENCH_TAP=$dir/results/output \
+		KERNEL=${KF[name]} BENCH_PREEMPT=${CHECK_PREEMPT:-} \
 		"$TOP/tools/bench/bench.sh" "$RELEASE_KO" </dev/null 2>&1 | tee "$OUT/bench-smoke.log"
 	rc=${PIPESTATUS[0]}
 	# Its VMs have their own verdicts (bench.sh fails on any of them):
@@ -315,16 +364,22 @@ run_bench_smoke() {
 }
 if ! wanted bench; then
 	:
-elif [ -z "${CHECK_KERNEL:-}" ]; then
-	run_bench_smoke
-else
-	# It measures against the distro's wireguard.ko: Debian's kernel only.
+elif [ "${KF[anchor]}" = 0 ]; then
+	# It measures against the distro's wireguard.ko.
 	TOTAL_SKIP=$((TOTAL_SKIP + 1))
-	SUMMARY+=("tools/bench (smoke): SKIP: needs the distro's wireguard.ko, which only Debian's kernel has")
+	SUMMARY+=("tools/bench (smoke): SKIP: $NO_ANCHOR")
+elif [ -z "${KF[name]}" ]; then
+	# It builds its queue module with that kernel's own compiler.
+	TOTAL_SKIP=$((TOTAL_SKIP + 1))
+	SUMMARY+=("tools/bench (smoke): SKIP: ${KF[image]} is not a kernel of tools/kernels/list")
+else
+	run_bench_smoke
 fi
 
 echo
-echo "=== summary"
+echo "=== summary (${KF[release]}${CHECK_PREEMPT:+, preempt=$CHECK_PREEMPT})"
 printf '%s\n' "${SUMMARY[@]}"
+secs=$(($(date +%s) - CHECK_START))
+echo "time: $((secs / 60)) min $((secs % 60)) s"
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 [ "$TOTAL_FAIL" -eq 0 ] && [ "$((TOTAL_PASS + TOTAL_SKIP))" -gt 0 ]

@@ -1,36 +1,46 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs one command in a throw-away QEMU (TCG) VM booted from the newest
-# installed Debian kernel, with the host's / as a read-only root (9p under a
-# tmpfs overlay), and fails closed: the verdict comes only from the exit code
-# the guest wrote, and any kernel warning/BUG/oops/stall in the serial log or
-# the guest's dmesg fails the run.
+# Runs one command in a throw-away QEMU (TCG) VM booted from one of Debian's
+# kernels (tools/kernels/list, fetched into the cache) or any other kernel
+# image with its module tree next to it, with the host's / as a read-only
+# root (9p under a tmpfs overlay), and fails closed: the verdict comes only
+# from the exit code the guest wrote, and any kernel warning/BUG/oops/stall
+# in the serial log or the guest's dmesg fails the run.
 #
 # usage: tools/vm.sh [--smp N] [--mem MB] [--timeout SEC] [--module PATH]
-#                    [--kernel BZIMAGE] [--keep-distro-wireguard]
-#                    [--no-kmemleak] [--env NAME=VALUE]...
-#                    [--nic-dgram LPORT:RPORT] [--log FILE] [--results DIR]
-#                    -- CMD [ARGS...]
+#                    [--kernel BZIMAGE|NAME] [--preempt MODE]
+#                    [--keep-distro-wireguard] [--no-kmemleak]
+#                    [--env NAME=VALUE]... [--nic-dgram LPORT:RPORT]
+#                    [--log FILE] [--results DIR] -- CMD [ARGS...]
+#        tools/vm.sh [--kernel BZIMAGE|NAME] --info
 #
 #   --smp N          vCPUs (default 2)
 #   --mem MB         guest memory (default 2048)
 #   --timeout SEC    wall-clock limit for the whole VM (default 900)
 #   --module PATH    module under test; the guest sees WGMPSC_KO=<abs path>
-#   --kernel BZIMAGE boot this kernel instead of Debian's; the guest's
+#   --kernel BZIMAGE|NAME
+#                    the kernel to boot: a NAME of tools/kernels/list
+#                    (fetched first if need be), or a bzImage whose
 #                    /lib/modules/<release> is DIR/lib/modules/<release>
 #                    next to it (DIR as in `make modules_install
-#                    INSTALL_MOD_PATH=DIR`), where the initramfs modules
-#                    must be built in (tools/debug-kernel/build.sh)
+#                    INSTALL_MOD_PATH=DIR`: tools/kernels/fetch.sh,
+#                    tools/debug-kernel/build.sh) or, for an installed
+#                    /boot/vmlinuz-<release>, /lib/modules/<release>.
+#                    Default: $KERNEL, else trixie (Debian 13's 6.12)
+#   --preempt MODE   boot with preempt=MODE (full, voluntary, none, lazy; a
+#                    PREEMPT_DYNAMIC kernel only, which must then say it
+#                    runs so, in /sys/kernel/debug/sched/preempt or its
+#                    log's "Dynamic Preempt: MODE", else the run fails)
 #   --keep-distro-wireguard
 #                    keep the distro wireguard.ko at /opt/anchor/wireguard.ko
 #                    (it is always removed from the guest's module tree);
 #                    --module may then name that guest-only path
-#   --no-kmemleak    boot with kmemleak=off: on a kernel with kmemleak
-#                    (tools/debug-kernel/, no automatic scans), for runs
-#                    that never scan for leaks, its bookkeeping of every
-#                    allocation makes each exec about 1.8 times slower
-#                    under TCG for nothing
+#   --no-kmemleak    boot with kmemleak=off when the kernel has kmemleak
+#                    (tools/debug-kernel/, no automatic scans; a no-op on
+#                    others), for runs that never scan for leaks: its
+#                    bookkeeping of every allocation makes each exec about
+#                    1.8 times slower under TCG for nothing
 #   --env NAME=VALUE export NAME in the guest (repeatable)
 #   --nic-dgram LPORT:RPORT
 #                    a virtio-net NIC (eth0 once virtio_net is loaded) whose
@@ -39,7 +49,15 @@
 #                    link (tests that need two kernels)
 #   --log FILE       keep the serial console log in FILE
 #   --results DIR    use (and keep) DIR as the guest's /results: cmd, output,
-#                    dmesg, tainted, rc and, from this script, verdict
+#                    dmesg, tainted, preempt, rc and, from this script,
+#                    verdict
+#   --info           boot nothing: print what is known of the kernel, one
+#                    NAME=VALUE a line: image, release, moddir, name (of
+#                    tools/kernels/list, or empty), and 0/1 facts: pvh (a
+#                    PVH entry: QEMU boots the extracted vmlinux, faster),
+#                    debug (KASAN: tools/debug-kernel/), kmemleak,
+#                    preempt_rt, preempt_dynamic, anchor (its tree has the
+#                    distro's wireguard.ko)
 #
 # CMD runs in the guest from the project directory (this repo's path, which
 # is the same in the guest): a single argument that is not a file is run
@@ -53,7 +71,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMDIR=$TOP/build/vm
-# newest_kernel_image, bzimage_release
+# kernel_image, kernel_moddir, bzimage_version, bzimage_release
 # shellcheck source=tools/lib.sh
 . "$TOP/tools/lib.sh"
 HARNESS_FAIL=125
@@ -66,7 +84,7 @@ INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 PROBLEM_RE='WARNING:|BUG:|kernel BUG at|Oops|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|[Rr][Cc][Uu].*[Ss]tall|kmemleak|hung_task|blocked for more than|[Ss]oft lockup|Unable to handle kernel|double fault'
 
 # Lines that match PROBLEM_RE but are not problems: a kmemleak kernel
-# (--kernel) announcing itself at boot.
+# (the debug kernel) announcing itself at boot.
 # kmemleak's own bookkeeping may be refused an allocation when failslab
 # injects failures (tests/churn.sh): it says so and scans more, no leak.
 PROBLEM_OK_RE='kmemleak: Kernel memory leak detector initialized|kmemleak: Cannot allocate a scan area'
@@ -95,6 +113,8 @@ MODULE=
 KEEP_WG=0
 NO_KMEMLEAK=0
 KERNEL_ARG=
+PREEMPT=
+INFO=0
 NIC=
 LOG=
 RESULTS=
@@ -106,6 +126,8 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--module) MODULE=${2:?}; shift 2 ;;
 	--kernel) KERNEL_ARG=${2:?}; shift 2 ;;
+	--preempt) PREEMPT=${2:?}; shift 2 ;;
+	--info) INFO=1; shift ;;
 	--keep-distro-wireguard) KEEP_WG=1; shift ;;
 	--no-kmemleak) NO_KMEMLEAK=1; shift ;;
 	--env) ENVS+=("${2:?}"); shift 2 ;;
@@ -117,7 +139,9 @@ while [ $# -gt 0 ]; do
 	*) echo "vm: unknown option '$1'" >&2; usage ;;
 	esac
 done
-[ $# -gt 0 ] || usage
+[ $# -gt 0 ] || [ "$INFO" = 1 ] || usage
+[ -z "$PREEMPT" ] || [[ $PREEMPT =~ ^(full|voluntary|none|lazy)$ ]] ||
+	die "bad --preempt '$PREEMPT' (want full, voluntary, none or lazy)"
 for n in "$SMP" "$MEM" "$TIMEOUT"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: '$n'"
 done
@@ -133,24 +157,12 @@ if [ -n "$MODULE" ] && ! { [ "$KEEP_WG" = 1 ] && [ "$MODULE" = "$ANCHOR_KO" ]; }
 	MODULE=$(realpath "$MODULE")
 fi
 
-if [ -n "$KERNEL_ARG" ]; then
-	[ -f "$KERNEL_ARG" ] || die "no kernel at '$KERNEL_ARG'"
-	KERNEL=$(realpath "$KERNEL_ARG")
-	KVER=$(bzimage_release "$KERNEL") || die "$KERNEL is not a bzImage"
-	MODDIR=$(dirname "$KERNEL")/lib/modules/$KVER
-else
-	# Debian's newest kernel, not the running one (which is not Debian's
-	# and cannot load modules).
-	KERNEL=$(newest_kernel_image)
-	[ -n "$KERNEL" ] || die "no /boot/vmlinuz-*: run tools/deps.sh"
-	KVER=${KERNEL#/boot/vmlinuz-}
-	MODDIR=/lib/modules/$KVER
-fi
+KERNEL_ARG=${KERNEL_ARG:-${KERNEL:-trixie}}
+KERNEL=$(kernel_image "$KERNEL_ARG") || die "no kernel '$KERNEL_ARG'"
+KERNEL=$(realpath "$KERNEL")
+KVER=$(bzimage_release "$KERNEL") || die "$KERNEL is not a bzImage"
+MODDIR=$(kernel_moddir "$KERNEL" "$KVER")
 [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
-command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64: run tools/deps.sh"
-[ -x /bin/busybox ] || die "no /bin/busybox: run tools/deps.sh"
-# The initramfs has no libc: busybox must be busybox-static's.
-! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not static (install busybox-static)"
 
 # resolve_modules NAME...: prints the modules.dep paths of NAME... and their
 # dependencies, each after everything it depends on.
@@ -224,10 +236,10 @@ build_initramfs() {
 	rm -rf "$stage"
 }
 
-# extract_vmlinux BZIMAGE OUT: the uncompressed kernel inside a bzImage,
-# if it is an ELF with a PVH entry point (QEMU then boots it directly,
-# saving several seconds of in-guest decompression under TCG).
-extract_vmlinux() {
+# decompress_kernel BZIMAGE OUT: the uncompressed kernel inside a bzImage
+# (an ELF of the size the payload announces) into OUT; fails when there is
+# none to find.
+decompress_kernel() {
 	local in=$1 out=$2 ss off len start magic dec size
 	ss=$(($(od -An -tu1 -j $((0x1f1)) -N1 "$in")))
 	[ "$ss" -ne 0 ] || ss=4
@@ -248,35 +260,88 @@ extract_vmlinux() {
 		dd if="$in" iflag=skip_bytes,count_bytes skip="$start" count="$1" \
 			bs=1M status=none
 	}
-	payload $((len - 4)) | $dec >"$out.tmp" 2>/dev/null ||
-		payload "$len" | $dec >"$out.tmp" 2>/dev/null || true
-	# An ELF of the announced size with a Xen PHYS32_ENTRY (18) note.
-	if [ "$(od -An -tx1 -N4 "$out.tmp" | tr -d ' \n')" = 7f454c46 ] &&
-		[ "$(stat -c %s "$out.tmp")" -eq "$size" ] &&
-		LC_ALL=C grep -qaP '(?s)\x04\0\0\0.\0\0\0\x12\0\0\0Xen\0' "$out.tmp"; then
-		mv "$out.tmp" "$out"
-		return 0
+	payload $((len - 4)) | $dec >"$out" 2>/dev/null ||
+		payload "$len" | $dec >"$out" 2>/dev/null || true
+	[ "$(od -An -tx1 -N4 "$out" | tr -d ' \n')" = 7f454c46 ] &&
+		[ "$(stat -c %s "$out")" -eq "$size" ]
+}
+
+# kernel_facts BZIMAGE FACTS VMLINUX: what the image itself says, read once
+# from its uncompressed ELF and cached in FACTS (NAME=0/1 lines):
+#   pvh       a Xen PHYS32_ENTRY (18) note: QEMU can boot the ELF directly,
+#             saving several seconds of in-guest decompression under TCG
+#   debug     KASAN (tools/debug-kernel/): it dies silently at the PVH
+#             entry, so QEMU boots its bzImage; and its ACPI interpreter is
+#             so slow under TCG that QEMU's PCI routing method hits
+#             ACPICA's loop timeout, leaving virtio without interrupts, so
+#             it boots with pci=noacpi (the BIOS's routing table)
+#   kmemleak  kmemleak is built in (--no-kmemleak has something to turn off)
+# The ELF is kept as VMLINUX when QEMU is to boot it (pvh and not debug).
+kernel_facts() {
+	local in=$1 facts=$2 vmlinux=$3 elf=$2.elf pvh=0 debug=0 kmemleak=0
+	if decompress_kernel "$in" "$elf"; then
+		LC_ALL=C grep -qaP '(?s)\x04\0\0\0.\0\0\0\x12\0\0\0Xen\0' "$elf" && pvh=1
+		grep -qaF 'KernelAddressSanitizer initialized' "$elf" && debug=1
+		grep -qaF 'Kernel memory leak detector' "$elf" && kmemleak=1
+		if [ "$pvh" = 1 ] && [ "$debug" = 0 ]; then
+			mv "$elf" "$vmlinux"
+		fi
+	else
+		echo "vm: cannot decompress $in: booting it as is (slower), facts unknown" >&2
 	fi
-	rm -f "$out.tmp"
-	return 1
+	rm -f "$elf"
+	printf 'pvh=%d\ndebug=%d\nkmemleak=%d\n' "$pvh" "$debug" "$kmemleak" >"$facts.tmp"
+	mv "$facts.tmp" "$facts"
 }
 
 mkdir -p "$VMDIR"
-KIMG=$KERNEL
 kkey=$(stat -c '%s %Y %n' "$KERNEL" | sha256sum | cut -c1-16)
 VMLINUX=$VMDIR/vmlinux-$KVER-$kkey
-# Not for a --kernel one: the debug kernel (KASAN) dies silently at the
-# PVH entry, so QEMU boots its bzImage.
-if [ -z "$KERNEL_ARG" ] && [ ! -s "$VMLINUX" ]; then
+FACTS=$VMDIR/kernel-$KVER-$kkey.facts
+# facts_current: the facts are there, and so is the vmlinux they promise.
+facts_current() {
+	[ -s "$FACTS" ] && { [ -s "$VMLINUX" ] || ! grep -qx 'pvh=1' "$FACTS" ||
+		grep -qx 'debug=1' "$FACTS"; }
+}
+if ! facts_current; then
 	(
 		flock 9
-		[ -s "$VMLINUX" ] && exit 0
-		find "$VMDIR" -maxdepth 1 -name "vmlinux-$KVER-*" -delete
-		extract_vmlinux "$KERNEL" "$VMLINUX"
-	) 9>"$VMDIR/.vmlinux.lock" ||
-		echo "vm: no PVH vmlinux in $KERNEL, booting it as is (slower)" >&2
+		facts_current && exit 0
+		find "$VMDIR" -maxdepth 1 \( -name "vmlinux-$KVER-*" -o -name "kernel-$KVER-*.facts" \) -delete
+		kernel_facts "$KERNEL" "$FACTS" "$VMLINUX"
+	) 9>"$VMDIR/.vmlinux.lock" || die "cannot read $KERNEL"
 fi
-[ -n "$KERNEL_ARG" ] || [ ! -s "$VMLINUX" ] || KIMG=$VMLINUX
+declare -A FACT=()
+while IFS='=' read -r k v; do FACT[$k]=$v; done <"$FACTS"
+# From the version string in the header: "#1 SMP PREEMPT_RT ...".
+kversion=$(bzimage_version "$KERNEL")
+FACT[preempt_rt]=0 FACT[preempt_dynamic]=0
+[[ " $kversion " != *" PREEMPT_RT "* ]] || FACT[preempt_rt]=1
+[[ " $kversion " != *" PREEMPT_DYNAMIC "* ]] || FACT[preempt_dynamic]=1
+# The anchor: the distro's wireguard.ko in the kernel's own tree (the debug
+# kernel has none).
+FACT[anchor]=0
+grep -qE '^([^:]*/)?wireguard\.ko(\.[a-z]+)?:' "$MODDIR/modules.dep" && FACT[anchor]=1
+KIMG=$KERNEL
+[ "${FACT[pvh]}" = 0 ] || [ "${FACT[debug]}" = 1 ] || KIMG=$VMLINUX
+
+if [ "$INFO" = 1 ]; then
+	kname=
+	if [ -f "$(dirname "$KERNEL")/kernel.env" ]; then
+		kname=$(sed -n 's/^NAME=//p' "$(dirname "$KERNEL")/kernel.env")
+	fi
+	printf 'image=%s\nrelease=%s\nmoddir=%s\nname=%s\n' "$KERNEL" "$KVER" "$MODDIR" "$kname"
+	for k in pvh debug kmemleak preempt_rt preempt_dynamic anchor; do
+		echo "$k=${FACT[$k]}"
+	done
+	exit 0
+fi
+[ -z "$PREEMPT" ] || [ "${FACT[preempt_dynamic]}" = 1 ] ||
+	die "--preempt $PREEMPT: $KVER is not a PREEMPT_DYNAMIC kernel (${kversion#* \(*\) })"
+command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64: run tools/deps.sh"
+[ -x /bin/busybox ] || die "no /bin/busybox: run tools/deps.sh"
+# The initramfs has no libc: busybox must be busybox-static's.
+! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not static (install busybox-static)"
 
 # The initramfs is cached under build/vm, keyed on everything it is made of.
 key=$({
@@ -292,8 +357,9 @@ if [ ! -s "$INITRD" ]; then
 		if [ ! -s "$INITRD" ]; then
 			echo "vm: building $INITRD" >&2
 			build_initramfs "$INITRD" || exit 1
-			# Older images may still be starting a VM elsewhere.
-			find "$VMDIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' \
+			# Older images of this kernel may still be starting a
+			# VM elsewhere.
+			find "$VMDIR" -maxdepth 1 -name "initramfs-$KVER-*.cpio.gz" \
 				! -path "$INITRD" -mmin +60 -delete
 		fi
 	) 9>"$VMDIR/.initramfs.lock" || die "cannot build the initramfs"
@@ -304,7 +370,7 @@ trap 'rm -rf "$WORK"' EXIT
 if [ -n "$RESULTS" ]; then
 	mkdir -p "$RESULTS"
 	RESULTS=$(realpath "$RESULTS")
-	rm -f "$RESULTS"/{cmd,guest-init,output,dmesg,tainted,rc,verdict}
+	rm -f "$RESULTS"/{cmd,guest-init,output,dmesg,tainted,rc,verdict,preempt}
 else
 	RESULTS=$WORK/results
 	mkdir "$RESULTS"
@@ -326,13 +392,14 @@ fi
 	printf 'VM_KEEP_WG=%d\n' "$KEEP_WG"
 	printf 'VM_HOST_PATHS=(%q' "$TOP"
 	[ -z "$MODULE" ] || printf ' %q' "$MODULE"
-	[ -z "$KERNEL_ARG" ] || printf ' %q' "$MODDIR"
+	printf ' %q' "$MODDIR"
 	for kv in "${ENVS[@]}"; do
 		case "${kv#*=}" in /*) [ ! -e "${kv#*=}" ] || printf ' %q' "${kv#*=}" ;; esac
 	done
 	printf ')\n'
 	[ -z "$MODULE" ] || printf 'export WGMPSC_KO=%q\n' "$MODULE"
-	[ -z "$KERNEL_ARG" ] || printf 'VM_MODDIR=%q\n' "$MODDIR"
+	printf 'VM_MODDIR=%q\n' "$MODDIR"
+	[ -z "$PREEMPT" ] || printf 'VM_PREEMPT=%q\n' "$PREEMPT"
 	for kv in "${ENVS[@]}"; do
 		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
 	done
@@ -347,11 +414,10 @@ APPEND+=" log_buf_len=16M rdinit=/init printk.devkmsg=on printk.time=1"
 # Speed under TCG: no mitigation overhead, no probing for absent hardware.
 APPEND+=" mitigations=off 8250.nr_uarts=1 i8042.noaux i8042.nokbd"
 APPEND+=" no_timer_check"
-# The ACPI interpreter of a debug kernel is so slow under TCG that QEMU's
-# PCI routing method hits ACPICA's loop timeout, leaving virtio without
-# interrupts: PCI interrupts come from the BIOS's routing table instead.
-[ -z "$KERNEL_ARG" ] || APPEND+=" pci=noacpi"
-if [ "$NO_KMEMLEAK" = 1 ]; then
+# The debug kernel's slow ACPI interpreter (kernel_facts above).
+[ "${FACT[debug]}" = 0 ] || APPEND+=" pci=noacpi"
+[ -z "$PREEMPT" ] || APPEND+=" preempt=$PREEMPT"
+if [ "$NO_KMEMLEAK" = 1 ] && [ "${FACT[kmemleak]}" = 1 ]; then
 	APPEND+=" kmemleak=off"
 	PROBLEM_OK_RE+="|$PROBLEM_OK_RE_NO_KMEMLEAK"
 fi
@@ -427,6 +493,13 @@ scan "$LOG" "\[ *[0-9]+\.[0-9]+\] .*($PROBLEM_RE)" "on the serial console"
 scan "$RESULTS/dmesg" "$PROBLEM_RE" "in the guest's dmesg"
 [ "$problems" -eq 0 ] || reasons+=("kernel problem in the log")
 [ -n "$rc" ] && [ ! -f "$RESULTS/dmesg" ] && reasons+=("the guest wrote no dmesg")
+# --preempt: the kernel must have taken the mode, or the run proved nothing
+# about it.
+# (tools/guest/run.sh wrote what it found in /results/preempt.)
+if [ -n "$PREEMPT" ] && [ -n "$rc" ] &&
+	! grep -qE "\($PREEMPT\)|Dynamic Preempt: $PREEMPT\b" "$RESULTS/preempt" 2>/dev/null; then
+	reasons+=("booted with preempt=$PREEMPT, but the kernel does not say it runs so ($(tr '\n' ' ' <"$RESULTS/preempt" 2>/dev/null))")
+fi
 
 if [ -f "$RESULTS/tainted" ]; then
 	taint=$(<"$RESULTS/tainted")

@@ -38,6 +38,9 @@
 #   BENCH_MEM_SMP="2 8" BENCH_NET_SMP="2 4" BENCH_HS_SMP=2
 #   BENCH_VM_MEM=4096 (MB)  QBENCH_ITEMS=131072
 #   BENCH_OUT_DIR=bench  BENCH_WORK=build/bench
+#   KERNEL=trixie (the kernel of tools/kernels/list booted, whose
+#   wireguard.ko is the anchor; `make bench KERNEL=NAME`)
+#   BENCH_PREEMPT= (MODE: boot with preempt=MODE, tools/vm.sh --preempt)
 # BENCH_QUICK=1 is the smoke run (also run by `make check`): one round,
 # 2 vCPUs, tiny sizes, and its output goes to build/bench-quick/out, never
 # over bench/results.md, unless BENCH_OUT_DIR says otherwise.
@@ -105,11 +108,12 @@ SRC_KO=${1:-$TOP/src/wgmpsc.ko}
 if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
 	die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
 fi
-# newest_headers: the headers `make` builds against (tools/lib.sh).
-# shellcheck source=tools/lib.sh
-. "$TOP/tools/lib.sh"
-KDIR=$(newest_headers)
-[ -n "$KDIR" ] || die "no Debian linux-headers (make deps)"
+# The kernel: booted, and built for with its own release's compiler
+# (tools/kernels/make.sh), the same as `make KERNEL=...`.
+KERNEL=${KERNEL:-trixie}
+KERNEL_DIR=$("$TOP/tools/kernels/fetch.sh" "$KERNEL") || die "no kernel '$KERNEL' (tools/kernels/list)"
+KDIR=$(sed -n 's/^KDIR=//p' "$KERNEL_DIR/kernel.env")
+VM_KERNEL=(--kernel "$KERNEL_DIR/bzImage" ${BENCH_PREEMPT:+--preempt "$BENCH_PREEMPT"})
 
 # WORK is wiped: refuse anything that is not a directory of its own.
 case $(realpath -m "$WORK") in
@@ -136,7 +140,7 @@ QBENCH_KO=$WORK/kmod/wgmpsc_qbench.ko
 if has queue; then
 	log "building the queue benchmark module"
 	cp -a "$HERE/kmod" "$WORK/kmod"
-	make -s -C "$KDIR" M="$WORK/kmod" WGMPSC_SRC="$TOP/src" modules >"$WORK/kmod/build.log" 2>&1 ||
+	"$TOP/tools/kernels/make.sh" "$KERNEL" -s -C "$KDIR" M="$WORK/kmod" WGMPSC_SRC="$TOP/src" modules >"$WORK/kmod/build.log" 2>&1 ||
 		{ cat "$WORK/kmod/build.log"; die "queue benchmark module does not build"; }
 fi
 
@@ -214,7 +218,7 @@ boot() {
 	log "boot $BOOT_N/$BOOTS_TOTAL $name: $smp vCPUs, phases: $* ($((($(date +%s) - T_START) / 60)) min so far)"
 	t0=$(date +%s)
 	# The guest's progress notes and samples are shown as they come.
-	vm --smp "$smp" --mem "$BENCH_VM_MEM" --timeout "$timeout" \
+	vm --smp "$smp" --mem "$BENCH_VM_MEM" --timeout "$timeout" "${VM_KERNEL[@]}" \
 		--keep-distro-wireguard --module "$WGMPSC_KO" \
 		--results "$dir/results" --log "$dir/serial.log" \
 		"${COMMON_ENV[@]}" "${envs[@]}" -- "$HERE/guest.sh" "$@" \
@@ -286,10 +290,12 @@ T_END=$(date +%s)
 	echo "quick=${BENCH_QUICK:-0}"
 	echo "wgmpsc_srcversion=$(modinfo -F srcversion "$WGMPSC_KO")"
 	echo "wgmpsc_git=$GIT_DESC"
-	anchor=$(find "/lib/modules/$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)" -name 'wireguard.ko*' | head -n 1)
+	anchor=$(find "$KERNEL_DIR/lib/modules/$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)" -name 'wireguard.ko*' | head -n 1)
 	echo "anchor_module=$anchor"
 	echo "anchor_version=$( [ -n "$anchor" ] && modinfo -F version "$anchor")"
 	echo "guest_kernel=$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)"
+	echo "guest_kernel_name=$KERNEL"
+	echo "preempt=${BENCH_PREEMPT:-}"
 	echo "qemu=$(qemu-system-x86_64 --version | head -n 1)"
 	echo "failed=${#FAILED[@]}"
 	for f in "${FAILED[@]}"; do echo "failed_boot=$f"; done

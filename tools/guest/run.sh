@@ -79,6 +79,16 @@ for d in /tmp /var/tmp /root; do
 done
 
 echo wgmpsc-vm >/proc/sys/kernel/hostname
+# The preemption mode the kernel runs in, for vm.sh --preempt to check,
+# recorded before the command runs (a test may clear the kernel log):
+# the scheduler's debugfs file ("none voluntary (full) lazy") and the
+# boot's "Dynamic Preempt: full".
+if [ -n "${VM_PREEMPT:-}" ]; then
+	{
+		[ ! -r /sys/kernel/debug/sched/preempt ] || $bb cat /sys/kernel/debug/sched/preempt
+		$bb dmesg | $bb grep -o 'Dynamic Preempt: [a-z]*'
+	} >/results/preempt 2>/dev/null
+fi
 # A hung task, soft lockup or RCU stall then ends the run at once (the host
 # fails it on the panic) rather than at the timeout.  Set here, not on the
 # kernel command line, which the host's log scan would match.
@@ -93,11 +103,16 @@ $bb ip link set lo up || fatal "cannot bring lo up"
 # insmod by path can find it.  modules.dep knows every installed copy.
 read -r kver </proc/sys/kernel/osrelease
 kdir=/lib/modules/$kver
-# A kernel booted with vm.sh --kernel keeps its module tree (modules.builtin,
-# so modprobe of a built-in succeeds) next to its bzImage.
-if [ -n "${VM_MODDIR:-}" ] && [ ! -e "$kdir" ]; then
-	$bb mkdir -p /lib/modules && $bb ln -s "$VM_MODDIR" "$kdir" ||
-		fatal "cannot link $kdir to $VM_MODDIR"
+# The kernel's module tree (modules.builtin too, so modprobe of a built-in
+# succeeds) is next to its image in the cache (vm.sh --kernel): it is
+# /lib/modules/<release> here, also over the host's own tree of the same
+# release, which may be another build.
+if [ -n "${VM_MODDIR:-}" ] && [ "$VM_MODDIR" != "$kdir" ]; then
+	if [ -e "$kdir" ]; then
+		$bb mount --bind "$VM_MODDIR" "$kdir"
+	else
+		$bb mkdir -p /lib/modules && $bb ln -s "$VM_MODDIR" "$kdir"
+	fi || fatal "cannot make $VM_MODDIR the module tree $kdir"
 fi
 mapfile -t distro_wg < <($bb grep -oE '^([^:]*/)?wireguard\.ko(\.[a-z]+)?:' \
 	"$kdir/modules.dep" | $bb sed "s|^|$kdir/|; s|:\$||")
