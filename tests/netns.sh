@@ -855,15 +855,22 @@ block_remove_ip() {
 	base="10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
 	RM_BASE=$(rm_want "$base")
 
-	# Does the driver under test know the flag?  wgmpsc must; an
-	# in-tree driver before Linux 6.16 does not parse the attribute and
-	# takes a removal entry for an addition: the assertions below are
-	# then skipped, that outcome asserted instead.
+	# Does the driver under test know the flag?  wgmpsc must, on every
+	# kernel.  An in-tree driver before Linux 6.16 does not: 6.12's
+	# refuses the request (an attribute beyond its policy's maximum),
+	# one that ignored the attribute would add the prefix.  Its outcome
+	# is then asserted (a refusal changes nothing) and the rest skipped.
 	RM_SKIP=
 	out=$(genl $ns aip-add-then-rm wg0 "$a" "$b" "$c")
-	if under_intree && [ "$out" = errno=0 ] &&
-		peer_aips $ns wg0 "$a" | grep -qw 10.60.0.0/24; then
-		tap_ok "remove ip: the in-tree driver of $(uname -r) ignores WGALLOWEDIP_A_FLAGS (a removal entry adds the prefix): it predates Linux 6.16"
+	if under_intree && { [ "${out%% extack=*}" != errno=0 ] ||
+		peer_aips $ns wg0 "$a" | grep -qw 10.60.0.0/24; }; then
+		echo "# in-tree driver of $(uname -r), a removal entry: $out"
+		if [ "${out%% extack=*}" != errno=0 ]; then
+			tap_check "remove ip: the in-tree driver of $(uname -r) predates WGALLOWEDIP_F_REMOVE_ME: it refuses a removal entry (${out%% extack=*}), nothing changes" \
+				same_dump $ns wg0 "$T/rm.before"
+		else
+			tap_ok "remove ip: the in-tree driver of $(uname -r) predates WGALLOWEDIP_F_REMOVE_ME: it takes a removal entry for an addition"
+		fi
 		RM_SKIP="the in-tree driver of $(uname -r) has no WGALLOWEDIP_F_REMOVE_ME (Linux 6.16)"
 	fi
 
