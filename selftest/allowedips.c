@@ -261,8 +261,10 @@ static bool check_free(struct st_ctx *ctx)
 	return true;
 }
 
-enum { OP_INS, OP_LK, OP_RM, OP_HAS, OP_CNT, OP_BAD, OP_DEL, OP_KEEP,
-       OP_DELBAD, OP_END };
+enum {
+	OP_INS, OP_LK, OP_RM, OP_HAS, OP_CNT, OP_BAD, OP_DEL, OP_KEEP, OP_DELBAD,
+	OP_END
+};
 
 struct step {
 	u8 op;
