@@ -81,55 +81,54 @@ static unsigned int peer_idx(const struct wg_peer *peer)
 	return peer ? peer->internal_id : 0;
 }
 
-static int do_remove(struct st_ctx *ctx, int fam, const u64 key[2], u8 cidr,
-		     unsigned int peer)
-{
-	struct in6_addr ip6;
+/* A key as the addresses the API takes: both filled, one used. */
+struct st_addr {
 	struct in_addr ip4;
+	struct in6_addr ip6;
+};
 
-	if (fam == V4) {
-		ip4.s_addr = cpu_to_be32(key[0] >> 32);
-		return wg_allowedips_remove_v4(&ctx->table, &ip4, cidr,
-					       ctx->peers[peer], &ctx->lock);
-	}
-	put_unaligned_be64(key[0], &ip6.s6_addr[0]);
-	put_unaligned_be64(key[1], &ip6.s6_addr[8]);
-	return wg_allowedips_remove_v6(&ctx->table, &ip6, cidr,
-				       ctx->peers[peer], &ctx->lock);
+static void key_to_addr(const u64 key[2], struct st_addr *a)
+{
+	a->ip4.s_addr = cpu_to_be32(key[0] >> 32);
+	put_unaligned_be64(key[0], &a->ip6.s6_addr[0]);
+	put_unaligned_be64(key[1], &a->ip6.s6_addr[8]);
 }
 
 static int do_insert(struct st_ctx *ctx, int fam, const u64 key[2], u8 cidr,
 		     unsigned int peer)
 {
-	struct in6_addr ip6;
-	struct in_addr ip4;
+	struct st_addr a;
 
-	if (fam == V4) {
-		ip4.s_addr = cpu_to_be32(key[0] >> 32);
-		return wg_allowedips_insert_v4(&ctx->table, &ip4, cidr,
-					       ctx->peers[peer], &ctx->lock, NULL);
-	}
-	put_unaligned_be64(key[0], &ip6.s6_addr[0]);
-	put_unaligned_be64(key[1], &ip6.s6_addr[8]);
-	return wg_allowedips_insert_v6(&ctx->table, &ip6, cidr,
+	key_to_addr(key, &a);
+	return fam == V4 ?
+	       wg_allowedips_insert_v4(&ctx->table, &a.ip4, cidr,
+				       ctx->peers[peer], &ctx->lock, NULL) :
+	       wg_allowedips_insert_v6(&ctx->table, &a.ip6, cidr,
 				       ctx->peers[peer], &ctx->lock, NULL);
+}
+
+static int do_remove(struct st_ctx *ctx, int fam, const u64 key[2], u8 cidr,
+		     unsigned int peer)
+{
+	struct st_addr a;
+
+	key_to_addr(key, &a);
+	return fam == V4 ?
+	       wg_allowedips_remove_v4(&ctx->table, &a.ip4, cidr,
+				       ctx->peers[peer], &ctx->lock) :
+	       wg_allowedips_remove_v6(&ctx->table, &a.ip6, cidr,
+				       ctx->peers[peer], &ctx->lock);
 }
 
 static unsigned int do_lookup(struct st_ctx *ctx, int fam, const u64 key[2])
 {
 	struct wg_peer *peer;
-	struct in6_addr ip6;
-	struct in_addr ip4;
+	struct st_addr a;
 
+	key_to_addr(key, &a);
 	rcu_read_lock();
-	if (fam == V4) {
-		ip4.s_addr = cpu_to_be32(key[0] >> 32);
-		peer = wg_allowedips_lookup_v4(&ctx->table, &ip4);
-	} else {
-		put_unaligned_be64(key[0], &ip6.s6_addr[0]);
-		put_unaligned_be64(key[1], &ip6.s6_addr[8]);
-		peer = wg_allowedips_lookup_v6(&ctx->table, &ip6);
-	}
+	peer = fam == V4 ? wg_allowedips_lookup_v4(&ctx->table, &a.ip4) :
+			   wg_allowedips_lookup_v6(&ctx->table, &a.ip6);
 	rcu_read_unlock();
 	return peer_idx(peer);
 }

@@ -528,6 +528,30 @@ static void check_dump(void)
 /* Operations. */
 
 /*
+ * The operands of an insert or a single removal: an address (@a, and
+ * @masked to its cidr), a cidr and a peer (-1: NULL).  False when the
+ * operation must fail with -EINVAL.
+ */
+static bool gen_prefix(struct input *in, u8 fam, u8 a[16], u8 masked[16],
+		       u8 *cidr, int *peer)
+{
+	int near;
+	u8 pb;
+	bool valid;
+
+	gen_addr(in, fam, a, &near);
+	*cidr = gen_cidr(in, fam, near);
+	pb = in_u8(in);
+	*peer = pb % 16 == 15 ? -1 : pb % NPEERS;
+
+	valid = *cidr <= width(fam) && *peer >= 0;
+	memcpy(masked, a, 16);
+	if (valid)
+		mask_bytes(masked, *cidr, width(fam));
+	return valid;
+}
+
+/*
  * With @reserved, the insert draws on a reserve filled for it first, and
  * the allocator failing (@fail_nth) must then change nothing: a reserved
  * insert cannot fail for memory.
@@ -537,19 +561,11 @@ static void op_insert(struct input *in, u8 fam, int fail_nth, bool reserved)
 	struct wg_allowedips_reserve reserve = {};
 	static struct model next;
 	u8 a[16], masked[16];
-	int near, peer, ret, expect;
-	u8 cidr, pb;
+	int peer, ret, expect;
 	bool exists, valid;
+	u8 cidr;
 
-	gen_addr(in, fam, a, &near);
-	cidr = gen_cidr(in, fam, near);
-	pb = in_u8(in);
-	peer = pb % 16 == 15 ? -1 : pb % NPEERS;
-
-	valid = cidr <= width(fam) && peer >= 0;
-	memcpy(masked, a, 16);
-	if (valid)
-		mask_bytes(masked, cidr, width(fam));
+	valid = gen_prefix(in, fam, a, masked, &cidr, &peer);
 	exists = valid && model_find(&model, fam, masked, cidr) >= 0;
 	if (valid && !exists && model.n == MAXE)
 		return;	/* the model is full: only replacements from now on */
@@ -630,25 +646,16 @@ static void op_remove(struct input *in)
 static void op_remove_one(struct input *in, u8 fam)
 {
 	static struct model next;
-	int near, peer, ret, expect, i = -1;
+	int peer, ret, expect, i = -1;
 	u8 a[16], masked[16];
-	u8 cidr, pb;
-	bool valid;
+	u8 cidr;
 
-	gen_addr(in, fam, a, &near);
-	cidr = gen_cidr(in, fam, near);
-	pb = in_u8(in);
-	peer = pb % 16 == 15 ? -1 : pb % NPEERS;
-
-	valid = cidr <= width(fam) && peer >= 0;
-	memcpy(masked, a, 16);
-	if (valid) {
-		mask_bytes(masked, cidr, width(fam));
+	if (gen_prefix(in, fam, a, masked, &cidr, &peer)) {
 		i = model_find(&model, fam, masked, cidr);
 		if (i >= 0 && model.e[i].peer != peer)
 			i = -1;
 	}
-	expect = !valid ? -EINVAL : i < 0 ? -ENOENT : 0;
+	expect = cidr > width(fam) || peer < 0 ? -EINVAL : i < 0 ? -ENOENT : 0;
 
 	make_probes(in, fam, a, cidr, peer);
 	probes_eval(&model, race.before);
