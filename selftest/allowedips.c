@@ -3,7 +3,8 @@
  * Allowed-IPs self-tests, run at module load in debug builds.
  *
  * Three parts: short scripts with hand-picked prefixes and expected
- * lookups, a randomized differential run against a linear-scan reference,
+ * lookups, a randomized differential run against a linear-scan reference
+ * (inserts, single-prefix removals, whole-peer removals),
  * and a structural check of the trie after the random phase.  The fake
  * peers are bare zeroed structs (only allowedips_list and internal_id are
  * used, the latter as the peer's index), owned by the test context and
@@ -80,38 +81,54 @@ static unsigned int peer_idx(const struct wg_peer *peer)
 	return peer ? peer->internal_id : 0;
 }
 
+/* A key as the addresses the API takes: both filled, one used. */
+struct st_addr {
+	struct in_addr ip4;
+	struct in6_addr ip6;
+};
+
+static void key_to_addr(const u64 key[2], struct st_addr *a)
+{
+	a->ip4.s_addr = cpu_to_be32(key[0] >> 32);
+	put_unaligned_be64(key[0], &a->ip6.s6_addr[0]);
+	put_unaligned_be64(key[1], &a->ip6.s6_addr[8]);
+}
+
 static int do_insert(struct st_ctx *ctx, int fam, const u64 key[2], u8 cidr,
 		     unsigned int peer)
 {
-	struct in6_addr ip6;
-	struct in_addr ip4;
+	struct st_addr a;
 
-	if (fam == V4) {
-		ip4.s_addr = cpu_to_be32(key[0] >> 32);
-		return wg_allowedips_insert_v4(&ctx->table, &ip4, cidr,
-					       ctx->peers[peer], &ctx->lock, NULL);
-	}
-	put_unaligned_be64(key[0], &ip6.s6_addr[0]);
-	put_unaligned_be64(key[1], &ip6.s6_addr[8]);
-	return wg_allowedips_insert_v6(&ctx->table, &ip6, cidr,
+	key_to_addr(key, &a);
+	return fam == V4 ?
+	       wg_allowedips_insert_v4(&ctx->table, &a.ip4, cidr,
+				       ctx->peers[peer], &ctx->lock, NULL) :
+	       wg_allowedips_insert_v6(&ctx->table, &a.ip6, cidr,
 				       ctx->peers[peer], &ctx->lock, NULL);
+}
+
+static int do_remove(struct st_ctx *ctx, int fam, const u64 key[2], u8 cidr,
+		     unsigned int peer)
+{
+	struct st_addr a;
+
+	key_to_addr(key, &a);
+	return fam == V4 ?
+	       wg_allowedips_remove_v4(&ctx->table, &a.ip4, cidr,
+				       ctx->peers[peer], &ctx->lock) :
+	       wg_allowedips_remove_v6(&ctx->table, &a.ip6, cidr,
+				       ctx->peers[peer], &ctx->lock);
 }
 
 static unsigned int do_lookup(struct st_ctx *ctx, int fam, const u64 key[2])
 {
 	struct wg_peer *peer;
-	struct in6_addr ip6;
-	struct in_addr ip4;
+	struct st_addr a;
 
+	key_to_addr(key, &a);
 	rcu_read_lock();
-	if (fam == V4) {
-		ip4.s_addr = cpu_to_be32(key[0] >> 32);
-		peer = wg_allowedips_lookup_v4(&ctx->table, &ip4);
-	} else {
-		put_unaligned_be64(key[0], &ip6.s6_addr[0]);
-		put_unaligned_be64(key[1], &ip6.s6_addr[8]);
-		peer = wg_allowedips_lookup_v6(&ctx->table, &ip6);
-	}
+	peer = fam == V4 ? wg_allowedips_lookup_v4(&ctx->table, &a.ip4) :
+			   wg_allowedips_lookup_v6(&ctx->table, &a.ip6);
 	rcu_read_unlock();
 	return peer_idx(peer);
 }
@@ -243,7 +260,10 @@ static bool check_free(struct st_ctx *ctx)
 	return true;
 }
 
-enum { OP_INS, OP_LK, OP_RM, OP_HAS, OP_CNT, OP_BAD, OP_END };
+enum {
+	OP_INS, OP_LK, OP_RM, OP_HAS, OP_CNT, OP_BAD, OP_DEL, OP_KEEP, OP_DELBAD,
+	OP_END
+};
 
 struct step {
 	u8 op;
@@ -258,6 +278,9 @@ struct step {
 #define HAS(a, c, p)	{ OP_HAS, c, p, a }	/* p's list reads back a/c */
 #define CNT(p, n)	{ OP_CNT, n, p, NULL }	/* p's list has n nodes */
 #define BAD(a, c)	{ OP_BAD, c, 1, a }	/* insert gives -EINVAL */
+#define DEL(a, c, p)	{ OP_DEL, c, p, a }	/* p's a/c removed: 0 */
+#define KEEP(a, c, p)	{ OP_KEEP, c, p, a }	/* not p's: -ENOENT, no-op */
+#define DELBAD(a, c)	{ OP_DELBAD, c, 1, a }	/* removal gives -EINVAL */
 #define END		{ OP_END, 0, 0, NULL }
 
 enum { A = 1, B, C, D, E, F, G, H };
@@ -342,6 +365,63 @@ static const struct step families[] = {
 	RM(F), LK("10.1.1.1", 0), LK("fd00::1", B), CNT(F, 0), END
 };
 
+/*
+ * One prefix removed at a time (WGALLOWEDIP_F_REMOVE_ME).  The trie starts
+ * as 10.0.0.0/8 A - 10.1.0.0/16 B - glue 10.1.2.0/23 - { 10.1.2.0/24 A -
+ * 10.1.2.3/32 D, 10.1.3.0/24 C }.
+ */
+static const struct step single_v4[] = {
+	INS("10.0.0.0", 8, A), INS("10.1.0.0", 16, B), INS("10.1.2.0", 24, A),
+	INS("10.1.3.0", 24, C), INS("10.1.2.3", 32, D),
+	LK("10.1.2.3", D), LK("10.1.2.4", A), LK("10.1.3.1", C),
+	LK("10.1.9.9", B),
+	/* another peer's prefix, glue, a missing prefix, a wrong cidr */
+	KEEP("10.1.0.0", 16, A), KEEP("10.1.2.0", 23, C),
+	KEEP("10.1.2.0", 23, A), KEEP("10.2.0.0", 16, A),
+	KEEP("10.1.2.0", 25, A), KEEP("10.1.2.3", 31, D), KEEP("0.0.0.0", 0, A),
+	DELBAD("10.0.0.0", 33), DELBAD("::", 129),
+	CNT(A, 2), CNT(B, 1), CNT(C, 1), CNT(D, 1),
+	LK("10.1.2.4", A), LK("10.1.9.9", B),
+	/* a prefix node with one child (the glue): spliced out */
+	DEL("10.1.0.0", 16, B), CNT(B, 0), LK("10.1.9.9", A),
+	LK("10.1.3.1", C), LK("10.1.2.3", D), KEEP("10.1.0.0", 16, B),
+	/* one with one prefix child: spliced out */
+	DEL("10.1.2.0", 24, A), LK("10.1.2.4", A), LK("10.1.2.3", D),
+	CNT(A, 1),
+	/* a leaf under glue: the glue goes too */
+	DEL("10.1.2.3", 32, D), LK("10.1.2.3", A), LK("10.1.3.1", C),
+	CNT(D, 0),
+	/* one with two children: it stays, as glue, until re-inserted */
+	INS("10.128.0.0", 9, E), DEL("10.0.0.0", 8, A), CNT(A, 0),
+	LK("10.200.0.1", E), LK("10.1.3.1", C), LK("10.64.0.1", 0),
+	KEEP("10.0.0.0", 8, A), INS("10.0.0.0", 8, F), LK("10.64.0.1", F),
+	/* a leaf under a prefix node: nothing else changes */
+	DEL("10.128.0.0", 9, E), LK("10.200.0.1", F), LK("10.1.3.1", C),
+	/* host bits are masked off, as on insert */
+	DEL("10.255.255.255", 8, F), LK("10.64.0.1", 0), LK("10.1.3.1", C),
+	/* the root, alone: the trie empties */
+	DEL("10.1.3.0", 24, C), LK("10.1.3.1", 0), CNT(C, 0),
+	/* removed, then added again */
+	INS("0.0.0.0", 0, G), DEL("0.0.0.0", 0, G), LK("1.2.3.4", 0),
+	INS("0.0.0.0", 0, G), LK("1.2.3.4", G), CNT(G, 1), END
+};
+
+static const struct step single_v6[] = {
+	INS("2001:db8::", 32, A), INS("2001:db8:1:2::", 64, B),
+	INS("2001:db8:1:2:8000::", 65, C), INS("2001:db8:1:2::1", 128, D),
+	INS("10.0.0.0", 8, A),
+	/* the same prefix in the other family is not it */
+	KEEP("::ffff:10.0.0.0", 104, A), KEEP("a00::", 8, A),
+	KEEP("2001:db8:1:2::", 65, B), KEEP("2001:db8:1:2::", 64, C),
+	DEL("2001:db8:1:2:ffff::", 64, B), CNT(B, 0),
+	LK("2001:db8:1:2::1", D), LK("2001:db8:1:2:8000::1", C),
+	LK("2001:db8:1:2::2", A), LK("10.1.1.1", A),
+	DEL("2001:db8:1:2::1", 128, D), LK("2001:db8:1:2::1", A),
+	DEL("2001:db8::", 32, A), LK("2001:db8:1:2::1", 0),
+	LK("2001:db8:1:2:8000::1", C), LK("10.1.1.1", A), CNT(A, 1),
+	DEL("10.0.0.0", 8, A), CNT(A, 0), LK("10.1.1.1", 0), END
+};
+
 static const struct {
 	const char *name;
 	const struct step *steps;
@@ -351,6 +431,8 @@ static const struct {
 	{ "siblings v4", siblings_v4 },
 	{ "nested v6", nested_v6 },
 	{ "families", families },
+	{ "single removals v4", single_v4 },
+	{ "single removals v6", single_v6 },
 };
 
 /* Parses into a key; returns the family's width, or 0 if malformed. */
@@ -412,6 +494,18 @@ static bool run_step(struct st_ctx *ctx, const struct step *s)
 				s->peer);
 		if (ret != (s->op == OP_BAD ? -EINVAL : 0)) {
 			fail("insert %s/%u returned %d", s->addr, s->cidr, ret);
+			return false;
+		}
+		return true;
+	case OP_DEL:
+	case OP_KEEP:
+	case OP_DELBAD:
+		ret = do_remove(ctx, bits == 32 ? V4 : V6, key, s->cidr,
+				s->peer);
+		if (ret != (s->op == OP_DEL ? 0 : s->op == OP_KEEP ? -ENOENT :
+			    -EINVAL)) {
+			fail("remove %s/%u of peer %u returned %d", s->addr,
+			     s->cidr, s->peer, ret);
 			return false;
 		}
 		return true;
@@ -602,6 +696,25 @@ static void ref_remove(struct st_ctx *ctx, u8 peer)
 	}
 }
 
+/* Returns the entry's peer, 0 if there is no such prefix. */
+static unsigned int ref_find(struct st_ctx *ctx, int fam, const u64 addr[2],
+			     u8 cidr, unsigned int *at)
+{
+	const struct ref_entry *e = ctx->ref[fam];
+	u64 mask[2];
+	unsigned int i;
+
+	prefix_mask(mask, cidr);
+	for (i = 0; i < ctx->nref[fam]; i++) {
+		if (e[i].cidr == cidr && e[i].key[0] == (addr[0] & mask[0]) &&
+		    e[i].key[1] == (addr[1] & mask[1])) {
+			*at = i;
+			return e[i].peer;
+		}
+	}
+	return 0;
+}
+
 static unsigned int ref_lookup(struct st_ctx *ctx, int fam, const u64 key[2])
 {
 	const struct ref_entry *e = ctx->ref[fam], *end = e + ctx->nref[fam];
@@ -668,6 +781,42 @@ static bool check_lists(struct st_ctx *ctx)
 	return true;
 }
 
+/*
+ * One prefix removed: mostly a live one (by its owner, or by another peer:
+ * a no-op), else a random one, most likely absent.  Host bits are random.
+ */
+static bool rnd_single_removal(struct st_ctx *ctx)
+{
+	unsigned int fam = rnd_below(ctx, 2), peer, owner, at = 0;
+	int ret, want;
+	u64 key[2];
+	u8 cidr;
+
+	if (ctx->nref[fam] && rnd_below(ctx, 4)) {
+		const struct ref_entry *e =
+			&ctx->ref[fam][rnd_below(ctx, ctx->nref[fam])];
+
+		cidr = e->cidr;
+		rnd_variant(ctx, fam, e->key, cidr, key);
+		peer = rnd_below(ctx, 3) ? e->peer : 1 + rnd_below(ctx, NPEERS);
+	} else {
+		rnd_addr(ctx, fam, key);
+		cidr = rnd_below(ctx, family_bits[fam] + 1);
+		peer = 1 + rnd_below(ctx, NPEERS);
+	}
+	owner = ref_find(ctx, fam, key, cidr, &at);
+	want = owner == peer ? 0 : -ENOENT;
+	ret = do_remove(ctx, fam, key, cidr, peer);
+	if (ret != want) {
+		fail("random removal /%u of peer %u (owner %u) returned %d",
+		     cidr, peer, owner, ret);
+		return false;
+	}
+	if (!ret)
+		ctx->ref[fam][at] = ctx->ref[fam][--ctx->nref[fam]];
+	return true;
+}
+
 static bool run_random(struct st_ctx *ctx)
 {
 	unsigned int i, j, fam, peer, order[NPEERS];
@@ -704,6 +853,8 @@ static bool run_random(struct st_ctx *ctx)
 		}
 		ref_insert(ctx, fam, key, cidr, peer);
 
+		if (!rnd_below(ctx, 4) && !rnd_single_removal(ctx))
+			return false;
 		if (!rnd_below(ctx, 100)) {
 			peer = 1 + rnd_below(ctx, NPEERS);
 			wg_allowedips_remove_by_peer(&ctx->table,

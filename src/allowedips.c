@@ -333,38 +333,98 @@ static void splice_out(struct wg_allowedips *table,
 	node_free(node);
 }
 
+/*
+ * Takes @node's prefix away from its peer.  A node with two children stays,
+ * as glue; one with fewer goes, and so does the glue above it that is left
+ * with a single child.  Glue is never on a peer list, so a walk of one
+ * cannot meet the glue removed here.  The grandparent keeps its child
+ * count, so nothing further up needs collapsing.
+ */
+static void remove_node(struct wg_allowedips *table,
+			struct wg_allowedips_node *node, struct mutex *lock)
+{
+	struct wg_allowedips_node *parent, *c0, *c1;
+
+	list_del(&node->peer_list);
+	RCU_INIT_POINTER(node->peer, NULL);
+
+	c0 = deref_locked(node->child[0], lock);
+	c1 = deref_locked(node->child[1], lock);
+	if (c0 && c1)
+		return; /* still needed as glue */
+
+	parent = node->parent;
+	splice_out(table, node, c0 ?: c1);
+	if (c0 || c1 || !parent || deref_locked(parent->peer, lock))
+		return;
+
+	/* A leaf went away under glue, which now has one child. */
+	c0 = deref_locked(parent->child[0], lock);
+	c1 = deref_locked(parent->child[1], lock);
+	if (WARN_ON_ONCE(!c0 == !c1))
+		return;
+	splice_out(table, parent, c0 ?: c1);
+}
+
 void wg_allowedips_remove_by_peer(struct wg_allowedips *table,
 				  struct wg_peer *peer, struct mutex *lock)
 {
-	struct wg_allowedips_node *node, *tmp, *parent, *c0, *c1;
+	struct wg_allowedips_node *node, *tmp;
 
 	lockdep_assert_held(lock);
-	list_for_each_entry_safe(node, tmp, &peer->allowedips_list, peer_list) {
-		list_del(&node->peer_list);
-		RCU_INIT_POINTER(node->peer, NULL);
+	list_for_each_entry_safe(node, tmp, &peer->allowedips_list, peer_list)
+		remove_node(table, node, lock);
+}
 
-		c0 = deref_locked(node->child[0], lock);
-		c1 = deref_locked(node->child[1], lock);
-		if (c0 && c1)
-			continue; /* still needed as glue */
+/*
+ * Walks down while each node's prefix covers @key's first @cidr bits and is
+ * no longer than @cidr: the node of exactly that prefix, if there is one,
+ * is on that path.  Glue has no peer, so it is never @peer's.
+ */
+static int remove_exact(struct wg_allowedips *table, u8 bits, const u64 key[2],
+			u8 cidr, struct wg_peer *peer, struct mutex *lock)
+{
+	struct wg_allowedips_node *node;
+	u64 masked[2] = { key[0], key[1] };
 
-		parent = node->parent;
-		splice_out(table, node, c0 ?: c1);
-		if (c0 || c1 || !parent || deref_locked(parent->peer, lock))
+	lockdep_assert_held(lock);
+	if (cidr > bits || !peer)
+		return -EINVAL;
+	mask_key(masked, cidr);
+
+	for (node = deref_locked(*root_of(table, bits), lock);
+	     node && node->cidr <= cidr &&
+	     common_bits(node->key, masked) >= node->cidr;
+	     node = deref_locked(node->child[key_bit(masked, node->cidr)],
+				 lock)) {
+		if (node->cidr < cidr)
 			continue;
-
-		/*
-		 * A leaf went away under glue, which now has one child and
-		 * is no longer needed.  Glue is never on a peer list, so the
-		 * list walk cannot meet it.  The grandparent keeps its child
-		 * count, so nothing further up needs collapsing.
-		 */
-		c0 = deref_locked(parent->child[0], lock);
-		c1 = deref_locked(parent->child[1], lock);
-		if (WARN_ON_ONCE(!c0 == !c1))
-			continue;
-		splice_out(table, parent, c0 ?: c1);
+		if (deref_locked(node->peer, lock) != peer)
+			break;
+		remove_node(table, node, lock);
+		return 0;
 	}
+	return -ENOENT;
+}
+
+int wg_allowedips_remove_v4(struct wg_allowedips *table,
+			    const struct in_addr *ip, u8 cidr,
+			    struct wg_peer *peer, struct mutex *lock)
+{
+	u64 key[2];
+
+	key_from_v4(key, ip);
+	return remove_exact(table, 32, key, cidr, peer, lock);
+}
+
+int wg_allowedips_remove_v6(struct wg_allowedips *table,
+			    const struct in6_addr *ip, u8 cidr,
+			    struct wg_peer *peer, struct mutex *lock)
+{
+	u64 key[2];
+
+	key_from_v6(key, ip);
+	return remove_exact(table, 128, key, cidr, peer, lock);
 }
 
 static struct wg_allowedips_node *

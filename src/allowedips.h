@@ -93,6 +93,19 @@ int wg_allowedips_insert_v6(struct wg_allowedips *table,
 			    struct wg_peer *peer, struct mutex *lock,
 			    struct wg_allowedips_reserve *reserve);
 
+/*
+ * Removes the prefix @ip/@cidr (host bits masked off, as on insert) if
+ * @peer has it: 0.  Allocates nothing, so cannot fail otherwise; -ENOENT
+ * when there is no such prefix or another peer has it (nothing changes),
+ * -EINVAL for a cidr beyond the family's width or a NULL @peer.
+ */
+int wg_allowedips_remove_v4(struct wg_allowedips *table,
+			    const struct in_addr *ip, u8 cidr,
+			    struct wg_peer *peer, struct mutex *lock);
+int wg_allowedips_remove_v6(struct wg_allowedips *table,
+			    const struct in6_addr *ip, u8 cidr,
+			    struct wg_peer *peer, struct mutex *lock);
+
 /* Removes every prefix of @peer, leaving its allowedips_list empty. */
 void wg_allowedips_remove_by_peer(struct wg_allowedips *table,
 				  struct wg_peer *peer, struct mutex *lock);

@@ -43,6 +43,7 @@ enum {
 	WG_DEVICE_FLAGS_KNOWN = WGDEVICE_F_REPLACE_PEERS,
 	WG_PEER_FLAGS_KNOWN = WGPEER_F_REMOVE_ME | WGPEER_F_REPLACE_ALLOWEDIPS |
 			      WGPEER_F_UPDATE_ONLY,
+	WG_ALLOWEDIP_FLAGS_KNOWN = WGALLOWEDIP_F_REMOVE_ME,
 };
 
 static const struct nla_policy wg_peer_policy[WGPEER_A_MAX + 1] = {
@@ -59,10 +60,18 @@ static const struct nla_policy wg_peer_policy[WGPEER_A_MAX + 1] = {
 	[WGPEER_A_PROTOCOL_VERSION] = { .type = NLA_U32 },
 };
 
-static const struct nla_policy wg_allowedip_policy[WGALLOWEDIP_A_MAX + 1] = {
+/*
+ * WGALLOWEDIP_A_FLAGS (v6.16) and any later attribute are validated
+ * strictly, as the in-tree driver of 7.x validates them: exactly four
+ * bytes (EINVAL, "invalid attribute length"), no unknown flag (EINVAL,
+ * "reserved bit set").  The three older ones keep their lenient parse.
+ */
+static const struct nla_policy wg_allowedip_policy[WG_ALLOWEDIP_A_MAX + 1] = {
+	[0] = { .strict_start_type = WGALLOWEDIP_A_FLAGS },
 	[WGALLOWEDIP_A_FAMILY] = { .type = NLA_U16 },
 	[WGALLOWEDIP_A_IPADDR] = NLA_POLICY_MIN_LEN(sizeof(struct in_addr)),
 	[WGALLOWEDIP_A_CIDR_MASK] = { .type = NLA_U8 },
+	[WGALLOWEDIP_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, WG_ALLOWEDIP_FLAGS_KNOWN),
 };
 
 struct wg_allowedip {
@@ -70,6 +79,7 @@ struct wg_allowedip {
 		struct in_addr ip4;
 		struct in6_addr ip6;
 	};
+	u32 flags;
 	u16 family;
 	u8 cidr;
 };
@@ -77,11 +87,11 @@ struct wg_allowedip {
 static int wg_parse_allowedip(const struct nlattr *attr, struct wg_allowedip *out,
 			      struct netlink_ext_ack *extack)
 {
-	struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
+	struct nlattr *tb[WG_ALLOWEDIP_A_MAX + 1];
 	unsigned int len, bits;
 	int ret;
 
-	ret = nla_parse_nested_deprecated(tb, WGALLOWEDIP_A_MAX, attr,
+	ret = nla_parse_nested_deprecated(tb, WG_ALLOWEDIP_A_MAX, attr,
 					  wg_allowedip_policy, extack);
 	if (ret)
 		return ret;
@@ -93,6 +103,8 @@ static int wg_parse_allowedip(const struct nlattr *attr, struct wg_allowedip *ou
 	}
 	out->family = nla_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
 	out->cidr = nla_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
+	out->flags = tb[WGALLOWEDIP_A_FLAGS] ?
+		     nla_get_u32(tb[WGALLOWEDIP_A_FLAGS]) : 0;
 	len = nla_len(tb[WGALLOWEDIP_A_IPADDR]);
 	if (out->family == AF_INET) {
 		len = len == sizeof(out->ip4) ? len : 0;
@@ -117,6 +129,14 @@ static int wg_parse_allowedip(const struct nlattr *attr, struct wg_allowedip *ou
 	}
 	nla_memcpy(&out->ip6, tb[WGALLOWEDIP_A_IPADDR], len);
 	return 0;
+}
+
+/* Whether an allowed IP, validated by pass one, is a removal. */
+static bool wg_allowedip_removes(const struct nlattr *attr)
+{
+	const struct nlattr *flags = nla_find_nested(attr, WGALLOWEDIP_A_FLAGS);
+
+	return flags && (nla_get_u32(flags) & WGALLOWEDIP_F_REMOVE_ME);
 }
 
 static int wg_parse_endpoint(const struct nlattr *attr, struct wg_endpoint *out,
@@ -231,7 +251,7 @@ struct wg_config_peer {
 	/* The entry before this one with the same key, if any. */
 	struct wg_config_peer *prev;
 	u32 flags;
-	/* Allowed IPs it lists. */
+	/* Allowed IPs it adds (not those it removes). */
 	unsigned int ips;
 };
 
@@ -310,7 +330,7 @@ static int wg_config_index_peers(struct wg_config *config)
 			       nla_get_u32(tb[WGPEER_A_FLAGS]) : 0;
 		if (tb[WGPEER_A_ALLOWEDIPS])
 			nla_for_each_nested(ip, tb[WGPEER_A_ALLOWEDIPS], ip_rem)
-				++entry->ips;
+				entry->ips += !wg_allowedip_removes(ip);
 		sorted[entry - config->peers] = entry;
 		++entry;
 	}
@@ -443,8 +463,24 @@ static void wg_config_apply_peer(struct wg_config *config,
 					     &wg->device_update_lock);
 	if (!tb[WGPEER_A_ALLOWEDIPS])
 		return;
+	/* In message order: what an entry adds, a later one may remove. */
 	nla_for_each_nested(attr, tb[WGPEER_A_ALLOWEDIPS], rem) {
 		wg_parse_allowedip(attr, &ip, NULL);
+		/*
+		 * Only @peer's own prefix goes; another peer's or a missing
+		 * one is left alone (-ENOENT), as in the in-tree driver.
+		 */
+		if (ip.flags & WGALLOWEDIP_F_REMOVE_ME) {
+			if (ip.family == AF_INET)
+				wg_allowedips_remove_v4(&wg->peer_allowedips,
+							&ip.ip4, ip.cidr, peer,
+							&wg->device_update_lock);
+			else
+				wg_allowedips_remove_v6(&wg->peer_allowedips,
+							&ip.ip6, ip.cidr, peer,
+							&wg->device_update_lock);
+			continue;
+		}
 		/* Nodes come from the plan's reserve: no failure. */
 		WARN_ON_ONCE(ip.family == AF_INET ?
 			     wg_allowedips_insert_v4(&wg->peer_allowedips,

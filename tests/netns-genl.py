@@ -51,7 +51,9 @@ WGPEER_F_UPDATE_ONLY = 4
  WGPEER_A_ENDPOINT, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
  WGPEER_A_LAST_HANDSHAKE_TIME, WGPEER_A_RX_BYTES, WGPEER_A_TX_BYTES,
  WGPEER_A_ALLOWEDIPS, WGPEER_A_PROTOCOL_VERSION) = range(1, 11)
-WGALLOWEDIP_A_FAMILY, WGALLOWEDIP_A_IPADDR, WGALLOWEDIP_A_CIDR_MASK = 1, 2, 3
+(WGALLOWEDIP_A_FAMILY, WGALLOWEDIP_A_IPADDR, WGALLOWEDIP_A_CIDR_MASK,
+ WGALLOWEDIP_A_FLAGS) = range(1, 5)
+WGALLOWEDIP_F_REMOVE_ME = 1
 
 AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
 
@@ -91,9 +93,29 @@ def sockaddr_in6(addr, port):
         socket.inet_pton(AF_INET6, addr) + struct.pack('=I', 0)
 
 
-def aip(family, addr, cidr):
+def aip(family, addr, cidr, *extra):
     return nest(0, u16(WGALLOWEDIP_A_FAMILY, family),
-                nla(WGALLOWEDIP_A_IPADDR, addr), u8(WGALLOWEDIP_A_CIDR_MASK, cidr))
+                nla(WGALLOWEDIP_A_IPADDR, addr), u8(WGALLOWEDIP_A_CIDR_MASK, cidr),
+                *extra)
+
+
+def prefix(text, *extra):
+    """'10.0.0.0/8' or 'fd00::/64' as an allowed IP; a leading '-'
+    (WGALLOWEDIP_F_REMOVE_ME) or '!' (the unknown flag bit 1 << 1) sets
+    WGALLOWEDIP_A_FLAGS."""
+    if text[0] == '-':
+        extra += (u32(WGALLOWEDIP_A_FLAGS, WGALLOWEDIP_F_REMOVE_ME),)
+        text = text[1:]
+    elif text[0] == '!':
+        extra += (u32(WGALLOWEDIP_A_FLAGS, 1 << 1),)
+        text = text[1:]
+    addr, cidr = text.split('/')
+    family = AF_INET6 if ':' in addr else AF_INET
+    return aip(family, socket.inet_pton(family, addr), int(cidr), *extra)
+
+
+def aips(*texts):
+    return nest(WGPEER_A_ALLOWEDIPS, *(prefix(t) for t in texts))
 
 
 def v4(text):
@@ -183,11 +205,35 @@ def parse_attrs(buf):
     return out
 
 
+def nested(buf):
+    """The attributes of a nest, as a list (a nest's entries share type 0)."""
+    out, off = [], 0
+    while off + 4 <= len(buf):
+        size, kind = struct.unpack_from('=HH', buf, off)
+        if size < 4:
+            break
+        out.append((kind & ~NLA_F_NESTED, buf[off + 4:off + size]))
+        off += (size + 3) & ~3
+    return out
+
+
+def aip_attr_types(data):
+    """Every attribute type found in the dump's allowed-IP entries."""
+    types = set()
+    for payload in data:
+        dev_attrs = parse_attrs(payload[4:])
+        for _, p in nested(dev_attrs.get(WGDEVICE_A_PEERS, b'')):
+            for _, ip in nested(parse_attrs(p).get(WGPEER_A_ALLOWEDIPS, b'')):
+                types.update(kind for kind, _ in nested(ip))
+    return types
+
+
 def cases(dev, keys):
     """CASE -> (cmd, attrs[, flags]).  keys[0] is an existing peer's key
     where a case needs one, keys[1] a key that is not configured."""
     k0 = key(keys[0]) if len(keys) > 0 else b'\x11' * 32
     k1 = key(keys[1]) if len(keys) > 1 else b'\x22' * 32
+    k2 = key(keys[2]) if len(keys) > 2 else b'\x33' * 32
     S = WG_CMD_SET_DEVICE
     return {
         # Device attributes.
@@ -252,7 +298,59 @@ def cases(dev, keys):
         'update-only': (S, ifname(dev) + peers(peer(
             k0, u32(WGPEER_A_FLAGS, WGPEER_F_UPDATE_ONLY),
             u16(WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, 7),
-            nest(WGPEER_A_ALLOWEDIPS, aip(AF_INET, v4('10.97.0.0'), 16)))))
+            nest(WGPEER_A_ALLOWEDIPS, aip(AF_INET, v4('10.97.0.0'), 16))))),
+        # WGALLOWEDIP_F_REMOVE_ME (Linux 6.16): keys[0] is peer A, with
+        # 10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 fd10::/64 fd10::1/128,
+        # keys[1] peer B, with 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24,
+        # keys[2] a key that is not configured (tests/netns.sh).
+        'aip-rm-own': (S, ifname(dev) + peers(peer(k0, aips('-10.10.1.0/24')))),
+        'aip-rm-v6': (S, ifname(dev) + peers(peer(k0, aips('-fd10::1/128')))),
+        'aip-rm-other': (S, ifname(dev) + peers(peer(k0, aips('-10.20.5.0/24')))),
+        'aip-rm-missing': (S, ifname(dev) + peers(peer(k0, aips('-10.10.9.0/24', '-fd10:9::/64')))),
+        'aip-rm-other-cidr': (S, ifname(dev) + peers(peer(k0, aips('-10.10.1.0/25',
+                                                                   '-10.10.0.0/15')))),
+        'aip-rm-glue': (S, ifname(dev) + peers(peer(k1, aips('-10.20.4.0/22')))),
+        'aip-rm-hostbits': (S, ifname(dev) + peers(peer(k0, aips('-10.10.1.77/24')))),
+        'aip-rm-cidr-33': (S, ifname(dev) + peers(peer(k0, aips('-10.10.0.0/33')))),
+        'aip-rm-cidr-129': (S, ifname(dev) + peers(peer(k0, aips('-fd10::/129')))),
+        'aip-flags-unknown': (S, ifname(dev) + peers(peer(k0, aips('!10.10.7.0/24')))),
+        'aip-flags-high': (S, ifname(dev) + peers(peer(k0, nest(WGPEER_A_ALLOWEDIPS, prefix(
+            '10.10.7.0/24', u32(WGALLOWEDIP_A_FLAGS, 0x80000001)))))),
+        'aip-flags-short': (S, ifname(dev) + peers(peer(k0, nest(WGPEER_A_ALLOWEDIPS, prefix(
+            '10.10.0.0/16', u16(WGALLOWEDIP_A_FLAGS, WGALLOWEDIP_F_REMOVE_ME)))))),
+        'aip-flags-zero': (S, ifname(dev) + peers(peer(k0, nest(WGPEER_A_ALLOWEDIPS, prefix(
+            '10.10.8.0/24', u32(WGALLOWEDIP_A_FLAGS, 0)))))),
+        # In request order: what an entry removes or adds, a later one
+        # of the request sees.
+        'aip-rm-mixed': (S, ifname(dev) + peers(peer(k0, aips(
+            '10.40.0.0/24', '-10.10.0.0/16', '10.41.0.0/24', '-10.40.0.0/24')))),
+        'aip-add-then-rm': (S, ifname(dev) + peers(peer(k0, aips('10.60.0.0/24', '-10.60.0.0/24')))),
+        'aip-rm-then-add': (S, ifname(dev) + peers(peer(k0, aips('-10.10.1.1/32', '10.10.1.1/32',
+                                                                 '-10.61.0.0/24', '10.61.0.0/24')))),
+        'aip-rm-replace': (S, ifname(dev) + peers(peer(
+            k0, u32(WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS),
+            aips('-fd10::/64', '10.50.0.0/16', '-10.10.0.0/16')))),
+        # B takes A's prefix, then A's removal of it finds it is B's.
+        'aip-rm-moved': (S, ifname(dev) + peers(peer(k1, aips('10.10.0.0/16')),
+                                                 peer(k0, aips('-10.10.0.0/16')))),
+        # A removes it, then B takes nothing from A.
+        'aip-rm-then-move': (S, ifname(dev) + peers(peer(k0, aips('-10.10.0.0/16')),
+                                                     peer(k1, aips('10.10.0.0/16')))),
+        # A valid removal, then a bad entry: the whole request is refused.
+        'aip-rm-then-bad': (S, ifname(dev) + peers(peer(k0, aips('-10.10.0.0/16', '-10.10.1.0/33')))),
+        'aip-rm-then-bad-peer': (S, ifname(dev) + peers(
+            peer(k0, aips('-10.10.0.0/16', '10.42.0.0/16')),
+            peer(k1, aips('-10.20.0.0/16', '!10.43.0.0/16')))),
+        # A new peer's removal entry: the peer is made, with no prefix;
+        # with UPDATE_ONLY nothing is made.
+        'aip-rm-new-peer': (S, ifname(dev) + peers(peer(k2, aips('-10.10.0.0/16')))),
+        'aip-rm-update-only': (S, ifname(dev) + peers(peer(
+            k2, u32(WGPEER_A_FLAGS, WGPEER_F_UPDATE_ONLY), aips('-10.10.0.0/16')))),
+        # A removed peer's removal entries are not looked at.
+        'aip-rm-remove-peer': (S, ifname(dev) + peers(peer(
+            k0, u32(WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME), aips('-10.10.0.0/16')))),
+        # Dumps: which attribute types the allowed IPs carry.
+        'get-aip-attrs': (WG_CMD_GET_DEVICE, ifname(dev), NLM_F_REQUEST | NLM_F_DUMP),
     }
 
 
@@ -276,6 +374,8 @@ def main():
         line += ' extack="%s"' % text
     if cmd == WG_CMD_GET_DEVICE and not err:
         line += ' messages=%d' % len(data)
+    if case == 'get-aip-attrs' and not err:
+        line += ' aip-attrs=%s' % ','.join(str(t) for t in sorted(aip_attr_types(data)))
     print(line)
     return 0
 

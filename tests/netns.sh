@@ -16,6 +16,7 @@
 #   wgt-aips   wg0 wg1      thousands of allowed IPs, host-bit masking
 #   wgt-port   wga wgb wgc  listen ports and their UDP sockets
 #   wgt-mark   wg0          fwmark
+#   wgt-rmip   wg0          removing one allowed IP: wg(8)'s +/-, raw
 #   wgt-big    wg0          20,000 peers
 #
 #   Moving devices between namespaces (sockets stay where the device was
@@ -736,9 +737,261 @@ block_teardown_audit() {
 	tap_check "teardown: kernel not tainted by a warning, oops or lockup" kernel_clean
 }
 
+# --- removing one allowed IP (WGALLOWEDIP_F_REMOVE_ME, Linux 6.16) --------
+
+WG_NEW=$(cd "$HERE/.." && pwd)/tools/kernels/wg-new
+
+# rm_check NAME CMD...: tap_check, or a SKIP when $RM_SKIP says why the
+# driver under test cannot be asked.
+rm_check() {
+	if [ -n "$RM_SKIP" ]; then
+		tap_skip "$1" "$RM_SKIP"
+		return 0
+	fi
+	tap_check "$@"
+}
+
+# rm_state: "A-PREFIXES | B-PREFIXES | C" of wgt-rmip's wg0, each list
+# sorted; C is "C" when the peer $c exists, "-" when not.  rm_want STATE:
+# STATE (the same form) with each list sorted the same way.  No python,
+# few execs: under TCG this block's time is that of its execs.
+rm_join() {
+	sort | awk '$1 == "C" { c = "C"; next }
+		{ l[$1] = l[$1] (l[$1] == "" ? "" : " ") $2 }
+		END { printf "%s | %s | %s\n", l["A"], l["B"], c == "" ? "-" : c }'
+}
+rm_state() {
+	nsx wgt-rmip wg show wg0 allowed-ips |
+		awk -v a="$a" -v b="$b" -v c="$c" '
+		$1 == c { print "C" }
+		$1 == a || $1 == b {
+			for (i = 2; i <= NF; i++)
+				if ($i != "(none)")
+					print ($1 == a ? "A " : "B ") $i
+		}' | rm_join
+}
+rm_want() {
+	local parts w p
+	IFS='|' read -ra parts <<<"$1"
+	{
+		for p in A B; do
+			read -ra w <<<"${parts[0]}"
+			parts=("${parts[@]:1}")
+			[ "${#w[@]}" -eq 0 ] || printf "$p %s\n" "${w[@]}"
+		done
+		read -ra w <<<"${parts[0]:-}"
+		[ "${w[0]:-}" != C ] || echo C
+	} | rm_join
+}
+rm_is() { eq "$(rm_state)" "$(rm_want "$1")" "A | B | C"; }
+
+# rm_reset: the base configuration again, unless the last case left the
+# device as it was (RM_CLEAN=1; a request here changes nothing but
+# allowed IPs and peers, which rm_state shows).
+rm_reset() {
+	[ "${RM_CLEAN:-0}" = 1 ] || nsx wgt-rmip wg setconf wg0 "$T/rm.conf"
+	RM_CLEAN=0
+}
+# rm_done GOT: the state a case left, noted for rm_reset.
+rm_done() { [ "$1" != "$RM_BASE" ] || RM_CLEAN=1; }
+
+# rm_genl CASE WANT STATE: from the base configuration, the raw request
+# CASE is answered WANT ("errno=0", ...) and leaves the device in STATE
+# (rm_want); a refusal carries an extack message (wgmpsc) and leaves
+# the device exactly as it was.
+rm_genl() {
+	local case=$1 want=$2 state=$3 out got
+	if [ -n "$RM_SKIP" ]; then
+		tap_skip "remove ip: genl $case -> ${want#errno=}" "$RM_SKIP"
+		tap_skip "remove ip: genl $case: $state" "$RM_SKIP"
+		return 0
+	fi
+	rm_reset
+	out=$(genl wgt-rmip "$case" wg0 "$a" "$b" "$c")
+	rm_check "remove ip: genl $case -> ${want#errno=}" eq "${out%% extack=*}" "$want" reply
+	[ "$out" = "${out%% extack=*}" ] || echo "# $case: ${out#* }"
+	got=$(rm_state)
+	rm_check "remove ip: genl $case: $state" eq "$got" "$(rm_want "$state")" "A | B | C"
+	if [ "$want" != errno=0 ] && [ -n "${RM_PARTIAL:-}" ]; then
+		rm_check "remove ip: genl $case: the in-tree driver kept what it applied before the error" \
+			eq "$got" "$(rm_want "$RM_PARTIAL")" "A | B | C"
+	elif [ "$want" != errno=0 ]; then
+		rm_check "remove ip: genl $case: the device is unchanged" \
+			same_dump wgt-rmip wg0 "$T/rm.before"
+		if ! under_intree; then
+			rm_check "remove ip: genl $case: refused with an extack message" \
+				sh -c "case '$out' in *'extack=\"'?*) exit 0;; esac; echo '$out'; exit 1"
+		fi
+	fi
+	rm_done "$got"
+}
+
+# rm_wg NAME STATE WG-SET-ARGS...: from the base configuration, the
+# newest wg(8)'s `wg set wg0 ARGS` succeeds and leaves the device in STATE.
+rm_wg() {
+	local name=$1 state=$2 got
+	shift 2
+	if [ -n "$RM_SKIP" ]; then
+		tap_skip "remove ip: wg set $name" "$RM_SKIP"
+		tap_skip "remove ip: wg set $name: $state" "$RM_SKIP"
+		return 0
+	fi
+	rm_reset
+	rm_check "remove ip: wg set $name" nsx wgt-rmip "$WG_NEW" set wg0 "$@"
+	got=$(rm_state)
+	rm_check "remove ip: wg set $name: $state" eq "$got" "$(rm_want "$state")" "A | B | C"
+	rm_done "$got"
+}
+
+block_remove_ip() {
+	local ns=wgt-rmip a b c out base
+	ip netns add $ns
+	ip -n $ns link add wg0 type wireguard
+	read -r a b c <<<"$(conf keys 3 | paste -sd' ')"
+	printf '[Interface]\nPrivateKey = %s\nListenPort = 44000\n[Peer]\nPublicKey = %s\nEndpoint = 192.0.2.9:9\nAllowedIPs = 10.10.0.0/16, 10.10.1.0/24, 10.10.1.1/32, fd10::/64, fd10::1/128\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.20.0.0/16, 10.20.5.0/24, 10.20.6.0/24\n' \
+		"$(wg genkey)" "$a" "$b" >"$T/rm.conf"
+	nsx $ns wg setconf wg0 "$T/rm.conf"
+	dump $ns wg0 >"$T/rm.before"
+	base="10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	RM_BASE=$(rm_want "$base")
+
+	# Does the driver under test know the flag?  wgmpsc must, on every
+	# kernel.  An in-tree driver before Linux 6.16 does not: 6.12's
+	# applies this request (an addition, then a removal entry) in order
+	# and refuses the removal entry (EINVAL: an attribute beyond its
+	# policy), keeping the addition; one that ignored the attribute
+	# would add the prefix and succeed.  That outcome is asserted, the
+	# rest skipped.
+	RM_SKIP=
+	out=$(genl $ns aip-add-then-rm wg0 "$a" "$b" "$c")
+	if under_intree && { [ "${out%% extack=*}" != errno=0 ] ||
+		peer_aips $ns wg0 "$a" | grep -qw 10.60.0.0/24; }; then
+		echo "# in-tree driver of $(uname -r), an addition then a removal entry: $out"
+		if [ "${out%% extack=*}" != errno=0 ]; then
+			tap_check "remove ip: the in-tree driver of $(uname -r) predates WGALLOWEDIP_F_REMOVE_ME: it refuses a removal entry (${out%% extack=*}), keeping the addition before it" \
+				rm_is "${base%% |*} 10.60.0.0/24 |${base#*|}"
+		else
+			tap_check "remove ip: the in-tree driver of $(uname -r) predates WGALLOWEDIP_F_REMOVE_ME: it takes a removal entry for an addition" \
+				rm_is "${base%% |*} 10.60.0.0/24 |${base#*|}"
+		fi
+		RM_SKIP="the in-tree driver of $(uname -r) has no WGALLOWEDIP_F_REMOVE_ME (Linux 6.16)"
+	fi
+
+	# wg(8) 1.0.20250521's +/- syntax: '-' removes, '+' (or nothing,
+	# once any entry has a sign) adds, the list is not replaced.
+	if ! out=$("$WG_NEW" --version 2>&1); then
+		RM_SKIP_SAVE=$RM_SKIP
+		RM_SKIP="no wg(8) with the +/- syntax here: $out"
+	else
+		echo "# newest wg(8): $out"
+		RM_SKIP_SAVE=$RM_SKIP
+	fi
+	rm_wg "peer A allowed-ips -10.10.1.0/24 (a prefix between two of its own)" \
+		"10.10.0.0/16 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -" \
+		peer "$a" allowed-ips -10.10.1.0/24
+	rm_wg "peer A allowed-ips +10.10.2.0/24,-10.10.1.1/32" \
+		"10.10.0.0/16 10.10.1.0/24 10.10.2.0/24 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -" \
+		peer "$a" allowed-ips +10.10.2.0/24,-10.10.1.1/32
+	rm_wg "peer A allowed-ips -fd10::1/128,-fd10::/64" \
+		"10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -" \
+		peer "$a" allowed-ips -fd10::1/128,-fd10::/64
+	rm_wg "peer A allowed-ips 10.62.0.0/24,-10.10.0.0/16 (unsigned adds)" \
+		"10.10.1.0/24 10.10.1.1/32 10.62.0.0/24 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -" \
+		peer "$a" allowed-ips 10.62.0.0/24,-10.10.0.0/16
+	rm_wg "peer A allowed-ips -10.20.5.0/24 (B's: a no-op)" "$base" \
+		peer "$a" allowed-ips -10.20.5.0/24
+	rm_wg "peer A allowed-ips -10.99.0.0/16,-fd99::/64 (absent: a no-op)" "$base" \
+		peer "$a" allowed-ips -10.99.0.0/16,-fd99::/64
+	rm_wg "peer B allowed-ips -10.20.4.0/22 (glue between B's two /24s: a no-op)" "$base" \
+		peer "$b" allowed-ips -10.20.4.0/22
+	rm_wg "peer A allowed-ips +10.60.0.0/24,-10.60.0.0/24 (in order: gone)" "$base" \
+		peer "$a" allowed-ips +10.60.0.0/24,-10.60.0.0/24
+	rm_wg "peer A allowed-ips -10.61.0.0/24,+10.61.0.0/24 (in order: there)" \
+		"10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 10.61.0.0/24 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -" \
+		peer "$a" allowed-ips -10.61.0.0/24,+10.61.0.0/24
+	rm_wg "of three peers at once, one of them new" \
+		"10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 10.70.0.0/16 fd10::/64 fd10::1/128 | 10.20.5.0/24 10.20.6.0/24 | C" \
+		peer "$a" allowed-ips +10.70.0.0/16 peer "$b" allowed-ips -10.20.0.0/16 \
+		peer "$c" allowed-ips -10.10.0.0/16
+	rm_wg "peer A allowed-ips 10.80.0.0/16 (no sign: the list is replaced)" \
+		"10.80.0.0/16 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -" \
+		peer "$a" allowed-ips 10.80.0.0/16
+	nsx $ns wg setconf wg0 "$T/rm.conf"
+	rm_check "remove ip: wg set peer A allowed-ips -10.10.0.0/33 is refused" \
+		fails_with '.' nsx $ns "$WG_NEW" set wg0 peer "$a" allowed-ips -10.10.0.0/33
+	rm_check "remove ip: ... and changes nothing" same_dump $ns wg0 "$T/rm.before"
+	rm_check "remove ip: the newest wg(8)'s dump is the one the tests read" \
+		bash -c "diff -u <(timeout 60 ip netns exec $ns wg show wg0 dump) <(timeout 60 ip netns exec $ns '$WG_NEW' show wg0 dump)"
+	RM_SKIP=$RM_SKIP_SAVE
+
+	# Raw WG_CMD_SET_DEVICE requests (tests/netns-genl.py has each).
+	rm_genl aip-rm-own errno=0 \
+		"10.10.0.0/16 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	rm_genl aip-rm-v6 errno=0 \
+		"10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 fd10::/64 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	# Only an exact address/cidr match owned by the peer goes: another
+	# peer's prefix, an absent one, the same address at another cidr
+	# and a glue point are no-ops that succeed.
+	rm_genl aip-rm-other errno=0 "$base"
+	rm_genl aip-rm-missing errno=0 "$base"
+	rm_genl aip-rm-other-cidr errno=0 "$base"
+	rm_genl aip-rm-glue errno=0 "$base"
+	# Host bits past the cidr are masked off, as when adding.
+	rm_genl aip-rm-hostbits errno=0 \
+		"10.10.0.0/16 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	rm_genl aip-flags-zero errno=0 \
+		"10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 10.10.8.0/24 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	# Bad input: refused, nothing applied.
+	rm_genl aip-rm-cidr-33 errno=EINVAL "$base"
+	rm_genl aip-rm-cidr-129 errno=EINVAL "$base"
+	# The flags attribute is validated strictly by policy, as by the
+	# in-tree driver of 7.x: an unknown bit is "reserved bit set", a
+	# length but four "invalid attribute length", both EINVAL.
+	rm_genl aip-flags-unknown errno=EINVAL "$base"
+	rm_genl aip-flags-high errno=EINVAL "$base"
+	rm_genl aip-flags-short errno=EINVAL "$base"
+	# In request order, within a peer and across peers.
+	rm_genl aip-rm-mixed errno=0 \
+		"10.10.1.0/24 10.10.1.1/32 10.41.0.0/24 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	rm_genl aip-add-then-rm errno=0 "$base"
+	rm_genl aip-rm-then-add errno=0 \
+		"10.10.0.0/16 10.10.1.0/24 10.10.1.1/32 10.61.0.0/24 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	# REPLACE_ALLOWEDIPS empties the list first, then the entries apply.
+	rm_genl aip-rm-replace errno=0 \
+		"10.50.0.0/16 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	rm_genl aip-rm-moved errno=0 \
+		"10.10.1.0/24 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.10.0.0/16 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	rm_genl aip-rm-then-move errno=0 \
+		"10.10.1.0/24 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.10.0.0/16 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	rm_genl aip-rm-new-peer errno=0 "${base%-} C"
+	rm_genl aip-rm-update-only errno=0 "$base"
+	rm_genl aip-rm-remove-peer errno=0 "| 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	# A valid removal, then a bad entry.  An entry the policy refuses
+	# (an unknown flag) fails the request before either driver changes
+	# anything; a cidr too long is found by the in-tree driver only
+	# when it reaches that entry, and it keeps the removal before it
+	# (README's deliberate differences), while wgmpsc applies all of a
+	# request or nothing.
+	rm_genl aip-rm-then-bad-peer errno=EINVAL "$base"
+	if under_intree; then
+		RM_PARTIAL="10.10.1.0/24 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -" \
+			rm_genl aip-rm-then-bad errno=EINVAL \
+			"10.10.1.0/24 10.10.1.1/32 fd10::/64 fd10::1/128 | 10.20.0.0/16 10.20.5.0/24 10.20.6.0/24 | -"
+	else
+		rm_genl aip-rm-then-bad errno=EINVAL "$base"
+	fi
+
+	# Dumps carry no WGALLOWEDIP_A_FLAGS (4): family, address, cidr.
+	nsx $ns wg setconf wg0 "$T/rm.conf"
+	out=$(genl $ns get-aip-attrs wg0)
+	rm_check "remove ip: dumps give allowed IPs as family, address, cidr (no flags)" \
+		eq "${out##* }" "aip-attrs=1,2,3" "attribute types"
+	ip netns del $ns
+}
+
 # WGT_BLOCKS: the blocks to run, in order (default: all of them; e.g.
 # "ports netns_move teardown_audit" while working on one).
-for b in ${WGT_BLOCKS:-roundtrip replace keys weird_keys allowedips ports fwmark netns_move netns_delete many_peers teardown_audit}; do
+for b in ${WGT_BLOCKS:-roundtrip replace keys weird_keys allowedips ports fwmark remove_ip netns_move netns_delete many_peers teardown_audit}; do
 	run_block "block_$b"
 done
 

@@ -6,7 +6,8 @@
  * The input is decoded into operations on one table shared by a handful of
  * fake peers: inserts of IPv4/IPv6 prefixes (valid and invalid cidrs, NULL
  * peers, allocation failures injected into the first or second allocation),
- * removal of a peer's prefixes, lookups (direct, and through the skb
+ * removal of a peer's prefixes, removal of one prefix of a peer (an exact
+ * match owned by it; anything else a no-op), lookups (direct, and through the skb
  * helpers for both source and destination), dumps, and freeing the whole
  * table.  Addresses are raw, or derived from prefixes already inserted
  * (bits flipped just inside or outside the prefix) so that prefixes nest
@@ -14,8 +15,10 @@
  *
  * The reference model is a plain list of (family, masked address, cidr,
  * peer): insert replaces the peer of an equal prefix or appends, removal
- * filters, lookup is a linear longest-prefix scan over bytes.  Checked:
- *  - every return value (0, -EINVAL, -ENOMEM only when a node was needed);
+ * filters, removal of one prefix drops that entry if it is the peer's,
+ * lookup is a linear longest-prefix scan over bytes.  Checked:
+ *  - every return value (0, -EINVAL, -ENOMEM only when a node was needed,
+ *    -ENOENT for a prefix the peer does not have);
  *  - every lookup result against the model;
  *  - the dump: walking each peer's allowedips_list with
  *    wg_allowedips_read_node() lists exactly the model's prefixes of that
@@ -525,6 +528,30 @@ static void check_dump(void)
 /* Operations. */
 
 /*
+ * The operands of an insert or a single removal: an address (@a, and
+ * @masked to its cidr), a cidr and a peer (-1: NULL).  False when the
+ * operation must fail with -EINVAL.
+ */
+static bool gen_prefix(struct input *in, u8 fam, u8 a[16], u8 masked[16],
+		       u8 *cidr, int *peer)
+{
+	int near;
+	u8 pb;
+	bool valid;
+
+	gen_addr(in, fam, a, &near);
+	*cidr = gen_cidr(in, fam, near);
+	pb = in_u8(in);
+	*peer = pb % 16 == 15 ? -1 : pb % NPEERS;
+
+	valid = *cidr <= width(fam) && *peer >= 0;
+	memcpy(masked, a, 16);
+	if (valid)
+		mask_bytes(masked, *cidr, width(fam));
+	return valid;
+}
+
+/*
  * With @reserved, the insert draws on a reserve filled for it first, and
  * the allocator failing (@fail_nth) must then change nothing: a reserved
  * insert cannot fail for memory.
@@ -534,19 +561,11 @@ static void op_insert(struct input *in, u8 fam, int fail_nth, bool reserved)
 	struct wg_allowedips_reserve reserve = {};
 	static struct model next;
 	u8 a[16], masked[16];
-	int near, peer, ret, expect;
-	u8 cidr, pb;
+	int peer, ret, expect;
 	bool exists, valid;
+	u8 cidr;
 
-	gen_addr(in, fam, a, &near);
-	cidr = gen_cidr(in, fam, near);
-	pb = in_u8(in);
-	peer = pb % 16 == 15 ? -1 : pb % NPEERS;
-
-	valid = cidr <= width(fam) && peer >= 0;
-	memcpy(masked, a, 16);
-	if (valid)
-		mask_bytes(masked, cidr, width(fam));
+	valid = gen_prefix(in, fam, a, masked, &cidr, &peer);
 	exists = valid && model_find(&model, fam, masked, cidr) >= 0;
 	if (valid && !exists && model.n == MAXE)
 		return;	/* the model is full: only replacements from now on */
@@ -619,6 +638,54 @@ static void op_remove(struct input *in)
 	model = next;
 	if (!list_empty(&peers[peer].allowedips_list))
 		FAIL("peer %d's list not empty after removal", peer);
+	wgshim_rcu_quiesce();
+	probes_check_final();
+}
+
+/* One prefix, mostly an existing one, removed by its owner or another. */
+static void op_remove_one(struct input *in, u8 fam)
+{
+	static struct model next;
+	int peer, ret, expect, i = -1;
+	u8 a[16], masked[16];
+	u8 cidr;
+
+	if (gen_prefix(in, fam, a, masked, &cidr, &peer)) {
+		i = model_find(&model, fam, masked, cidr);
+		if (i >= 0 && model.e[i].peer != peer)
+			i = -1;
+	}
+	expect = cidr > width(fam) || peer < 0 ? -EINVAL : i < 0 ? -ENOENT : 0;
+
+	make_probes(in, fam, a, cidr, peer);
+	probes_eval(&model, race.before);
+	next = model;
+	if (i >= 0)
+		next.e[i] = next.e[--next.n];
+	probes_eval(&next, race.after);
+
+	/* Each store leaves the answer before or after: as for an insert. */
+	race.kind = RACE_INSERT;
+	mutex_lock(&lock);
+	if (fam == 4) {
+		struct in_addr ip;
+
+		memcpy(&ip.s_addr, a, 4);
+		ret = wg_allowedips_remove_v4(&table, &ip, cidr,
+					      peer_ptr(peer), &lock);
+	} else {
+		struct in6_addr ip;
+
+		memcpy(ip.s6_addr, a, 16);
+		ret = wg_allowedips_remove_v6(&table, &ip, cidr,
+					      peer_ptr(peer), &lock);
+	}
+	mutex_unlock(&lock);
+	race.kind = RACE_NONE;
+	if (ret != expect)
+		FAIL("removal of IPv%d /%u of peer %d returned %d, expected %d",
+		     fam, cidr, peer, ret, expect);
+	model = next;
 	wgshim_rcu_quiesce();
 	probes_check_final();
 }
@@ -743,7 +810,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 				  op >> 5 & 1);
 			break;
 		case 3:
-			op_remove(&in);
+			if (op & 8)
+				op_remove_one(&in, op & 16 ? 6 : 4);
+			else
+				op_remove(&in);
 			break;
 		case 4:
 			op_lookup(&in);

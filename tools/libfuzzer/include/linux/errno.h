@@ -3,6 +3,7 @@
 #ifndef _WGSHIM_LINUX_ERRNO_H
 #define _WGSHIM_LINUX_ERRNO_H
 
+#define ENOENT		2
 #define ENOMEM		12
 #define EINVAL		22
 
