@@ -60,10 +60,10 @@ deps:
 define build_flavour
 	@if [ -z "$(KDIR)" ]; then \
 		echo "no kernel tree for KERNEL=$(KERNEL) (tools/kernels/fetch.sh)" >&2; exit 1; fi
-	@if [ "$$(cat $(1)/.flavour 2>/dev/null)" != "$(2) $(KDIR)" ]; then \
+	+@if [ "$$(cat $(1)/.flavour 2>/dev/null)" != "$(2) $(KDIR)" ]; then \
 		$(KMAKE) -s -C $(KDIR) M=$(1) clean >/dev/null; \
 		rm -f $(1)/../selftest/*.o $(1)/../selftest/.*.cmd; fi
-	$(KMAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) WGMPSC_TOP=$(abspath $(1)/..) $(3) modules
+	+$(KMAKE) -C $(KDIR) M=$(1) $(KBUILD_ARGS) WGMPSC_TOP=$(abspath $(1)/..) $(3) modules
 	@echo "$(2) $(KDIR)" > $(1)/.flavour
 endef
 
@@ -132,10 +132,10 @@ bench: module $(DEPS_STAMP)
 	ONLY="$(ONLY)" KERNEL=$(KERNEL) $(TOP)/tools/bench/bench.sh
 
 sparse: $(DEPS_STAMP)
-	$(KMAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
+	+$(KMAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules
 	@rm -f $(TOP)/src/.flavour
 
 clean:
-	-$(KMAKE) -s -C $(KDIR) M=$(TOP)/src clean
+	+-$(KMAKE) -s -C $(KDIR) M=$(TOP)/src clean
 	rm -f src/.flavour selftest/*.o selftest/.*.cmd
 	rm -rf build
