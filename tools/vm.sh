@@ -10,7 +10,8 @@
 #
 # usage: tools/vm.sh [--smp N] [--mem MB] [--timeout SEC] [--module PATH]
 #                    [--kernel BZIMAGE|NAME] [--preempt MODE]
-#                    [--keep-distro-wireguard] [--no-kmemleak]
+#                    [--keep-distro-wireguard | --distro-wireguard-in-place]
+#                    [--root DIR] [--no-kmemleak]
 #                    [--env NAME=VALUE]... [--nic-dgram LPORT:RPORT]
 #                    [--log FILE] [--results DIR] -- CMD [ARGS...]
 #        tools/vm.sh [--kernel BZIMAGE|NAME] --info
@@ -36,6 +37,16 @@
 #                    keep the distro wireguard.ko at /opt/anchor/wireguard.ko
 #                    (it is always removed from the guest's module tree);
 #                    --module may then name that guest-only path
+#   --distro-wireguard-in-place
+#                    leave the distro's wireguard.ko where the kernel's
+#                    packages put it, for the one test whose point is that
+#                    wgmpsc wins over it when both are installed
+#                    (tests/install.sh, which asserts which module loaded)
+#   --root DIR       boot into DIR (a directory of this host: a Debian
+#                    machine of tools/kernels/machine.sh, with the kernel's
+#                    own module tree installed) instead of this host's /;
+#                    the project, the module and the files named by --env
+#                    are bound into it at their own paths
 #   --no-kmemleak    boot with kmemleak=off when the kernel has kmemleak
 #                    (tools/debug-kernel/, no automatic scans; a no-op on
 #                    others), for runs that never scan for leaks: its
@@ -111,6 +122,7 @@ MEM=2048
 TIMEOUT=900
 MODULE=
 KEEP_WG=0
+ROOT=
 NO_KMEMLEAK=0
 KERNEL_ARG=
 PREEMPT=
@@ -129,6 +141,8 @@ while [ $# -gt 0 ]; do
 	--preempt) PREEMPT=${2:?}; shift 2 ;;
 	--info) INFO=1; shift ;;
 	--keep-distro-wireguard) KEEP_WG=1; shift ;;
+	--distro-wireguard-in-place) KEEP_WG=2; shift ;;
+	--root) ROOT=${2:?}; shift 2 ;;
 	--no-kmemleak) NO_KMEMLEAK=1; shift ;;
 	--env) ENVS+=("${2:?}"); shift 2 ;;
 	--nic-dgram) NIC=${2:?}; shift 2 ;;
@@ -150,6 +164,10 @@ for kv in "${ENVS[@]}"; do
 done
 [ -z "$NIC" ] || [[ $NIC =~ ^[1-9][0-9]{3,4}:[1-9][0-9]{3,4}$ ]] ||
 	die "bad --nic-dgram '$NIC' (want LPORT:RPORT)"
+if [ -n "$ROOT" ]; then
+	[ -d "$ROOT" ] || die "no root directory '$ROOT'"
+	ROOT=$(realpath "$ROOT")
+fi
 # /opt/anchor/wireguard.ko exists only in the guest (--keep-distro-wireguard).
 ANCHOR_KO=/opt/anchor/wireguard.ko
 if [ -n "$MODULE" ] && ! { [ "$KEEP_WG" = 1 ] && [ "$MODULE" = "$ANCHOR_KO" ]; }; then
@@ -370,7 +388,7 @@ trap 'rm -rf "$WORK"' EXIT
 if [ -n "$RESULTS" ]; then
 	mkdir -p "$RESULTS"
 	RESULTS=$(realpath "$RESULTS")
-	rm -f "$RESULTS"/{cmd,guest-init,output,dmesg,tainted,rc,verdict,preempt}
+	rm -f "$RESULTS"/{cmd,guest-init,guest-root,guest-binds,output,dmesg,tainted,rc,verdict,preempt}
 else
 	RESULTS=$WORK/results
 	mkdir "$RESULTS"
@@ -398,7 +416,8 @@ fi
 	done
 	printf ')\n'
 	[ -z "$MODULE" ] || printf 'export WGMPSC_KO=%q\n' "$MODULE"
-	printf 'VM_MODDIR=%q\n' "$MODDIR"
+	# A --root machine has the kernel's own packages installed.
+	[ -n "$ROOT" ] || printf 'VM_MODDIR=%q\n' "$MODDIR"
 	[ -z "$PREEMPT" ] || printf 'VM_PREEMPT=%q\n' "$PREEMPT"
 	for kv in "${ENVS[@]}"; do
 		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
@@ -408,6 +427,17 @@ fi
 	printf ')\n'
 } >"$RESULTS/cmd"
 echo "$TOP/tools/guest/run.sh" >"$RESULTS/guest-init"
+if [ -n "$ROOT" ]; then
+	[ -d "$ROOT/lib/modules/$KVER" ] || die "$ROOT has no /lib/modules/$KVER"
+	echo "$ROOT" >"$RESULTS/guest-root"
+	{
+		echo "$TOP"
+		[ -z "$MODULE" ] || echo "$MODULE"
+		for kv in "${ENVS[@]}"; do
+			case "${kv#*=}" in /*) [ ! -e "${kv#*=}" ] || echo "${kv#*=}" ;; esac
+		done
+	} >"$RESULTS/guest-binds"
+fi
 
 APPEND="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 loglevel=5"
 APPEND+=" log_buf_len=16M rdinit=/init printk.devkmsg=on printk.time=1"
