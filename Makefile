@@ -33,7 +33,11 @@ KERNEL_DIR :=
 KMAKE = $(MAKE)
 endif
 DEBUG_TREE := $(TOP)/build/debug
-KBUILD_ARGS := CONFIG_WIREGUARD_MPSC=m
+# The module's version (tools/version.sh, from git), computed here on the
+# host once: the trixie build root has no git.  src/Kbuild gets it as
+# WGMPSC_VERSION.
+VERSION = $(eval VERSION := $$(or $$(shell $(TOP)/tools/version.sh),unknown))$(VERSION)
+KBUILD_ARGS = CONFIG_WIREGUARD_MPSC=m WGMPSC_VERSION=$(VERSION)
 VM := $(TOP)/tools/vm.sh
 VM_KERNEL = $(if $(KERNEL_DIR),--kernel $(KERNEL_DIR)/bzImage)
 
