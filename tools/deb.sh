@@ -9,7 +9,8 @@
 # debian/ with a changelog written here for this version, so the repository
 # carries no changelog whose version could go stale.
 #
-# usage: tools/deb.sh   (or `make deb`); prints the .deb's path
+# usage: [DEB_MAINTAINER="Name <address>"] tools/deb.sh   (or `make deb`)
+#        prints the .deb's path
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +28,13 @@ echo "$VERSION" >"$STAGE/src/VERSION"
 cp "$TOP/tools/wgmpsc.conf" "$TOP/COPYING" "$TOP/README.md" "$STAGE/"
 cp -r "$TOP/debian" "$STAGE/"
 
+# Who built it: DEB_MAINTAINER ("Name <address>"), else git's identity.
+maint=${DEB_MAINTAINER:-$(git -C "$TOP" config user.name 2>/dev/null) <$(git -C "$TOP" config user.email 2>/dev/null)>}
+case $maint in
+' <>' | ' <'* | *'<>') maint="wgmpsc developers <wgmpsc@localhost>" ;;
+esac
+sed -i "s|@MAINTAINER@|$maint|" "$STAGE/debian/control"
+
 # The entry's date is the commit's, so that one commit gives one package.
 date=$(git -C "$TOP" log -1 --format=%aD 2>/dev/null || date -R)
 commit=$(git -C "$TOP" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -35,7 +43,7 @@ wgmpsc ($VERSION) unstable; urgency=medium
 
   * Built from commit $commit.
 
- -- wgmpsc developers <wgmpsc@localhost>  $date
+ -- $maint  $date
 EOF
 
 (cd "$STAGE" && dpkg-buildpackage --build=all -us -uc) >"$OUT/build.log" 2>&1 || {
