@@ -7,6 +7,10 @@
 #   make fuzz         the receive-path and netlink fuzzers at full size
 #   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak...)
 #   make deps         install/fetch what the project needs (tools/deps.sh)
+#   make deb          build/deb/wgmpsc-dkms_<version>_all.deb (DKMS source)
+#   make install      the release module, depmod and /lib/modprobe.d/wgmpsc.conf
+#                     for KERNEL= or KDIR= (DESTDIR= stages); make uninstall
+#   tools/version.sh  the version all of these carry (from git tags)
 #
 # KERNEL names a kernel of tools/kernels/list: trixie (the default, Debian
 # 13's 6.12), trixie-rt, trixie-bpo (7.x), bookworm (6.1), bookworm-rt,
@@ -33,7 +37,11 @@ KERNEL_DIR :=
 KMAKE = $(MAKE)
 endif
 DEBUG_TREE := $(TOP)/build/debug
-KBUILD_ARGS := CONFIG_WIREGUARD_MPSC=m
+# The module's version (tools/version.sh, from git), computed here on the
+# host once: the trixie build root has no git.  src/Kbuild gets it as
+# WGMPSC_VERSION.
+VERSION = $(eval VERSION := $$(or $$(shell $(TOP)/tools/version.sh),unknown))$(VERSION)
+KBUILD_ARGS = CONFIG_WIREGUARD_MPSC=m WGMPSC_VERSION=$(VERSION)
 VM := $(TOP)/tools/vm.sh
 VM_KERNEL = $(if $(KERNEL_DIR),--kernel $(KERNEL_DIR)/bzImage)
 
@@ -43,7 +51,8 @@ VM_KERNEL = $(if $(KERNEL_DIR),--kernel $(KERNEL_DIR)/bzImage)
 # every kernel of tools/kernels/list and the build root too.
 DEPS_STAMP := $(TOP)/build/.deps-ok
 
-.PHONY: all module debug deps run check fuzz libfuzz check-debug kdebug-modules clean sparse bench FORCE
+.PHONY: all module debug deps run check fuzz libfuzz check-debug kdebug-modules clean sparse bench \
+	deb install uninstall FORCE
 
 all: module
 
@@ -130,6 +139,45 @@ kdebug-modules:
 # (any of them) runs some parts alone.
 bench: module $(DEPS_STAMP)
 	ONLY="$(ONLY)" KERNEL=$(KERNEL) $(TOP)/tools/bench/bench.sh
+
+# `make deb`: build/deb/wgmpsc-dkms_<version>_all.deb, the DKMS source
+# package (debian/, tools/deb.sh); no kernel needed.
+deb: $(DEPS_STAMP)
+	@$(TOP)/tools/deb.sh
+
+# `make install` / `make uninstall` for machines without the .deb: the
+# release module into /lib/modules/<release>/updates/ of the kernel built
+# for (KDIR= or KERNEL=; the release is the tree's, not this machine's),
+# depmod, and the modprobe.d file that makes the "wireguard" aliases load
+# wgmpsc (tools/wgmpsc.conf).  DESTDIR= stages all of it under a
+# directory.  The kernel's modules_install runs with this host's make:
+# it only copies (and compresses or signs, as the kernel's configuration
+# says), and in the build root DESTDIR would not be seen.
+MODPROBE_D ?= /lib/modprobe.d
+# The release the tree's modules carry (vermagic, uname -r): UTS_RELEASE.
+# Not include/config/kernel.release: in Debian 12's headers it says
+# "6.1.192" where the kernel is 6.1.0-57-amd64.
+KREL = $(eval KREL := $$(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null))$(KREL)
+MOD_UPDATES = $(DESTDIR)/lib/modules/$(KREL)/updates
+DEPMOD = depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KREL)
+
+install: module
+	@if [ -z "$(KREL)" ]; then echo "no kernel release in $(KDIR)" >&2; exit 1; fi
+	+$(MAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) INSTALL_MOD_DIR=updates \
+		INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(DEPMOD)
+	install -D -m 0644 $(TOP)/tools/wgmpsc.conf $(DESTDIR)$(MODPROBE_D)/wgmpsc.conf
+
+# Removes what install put there, then depmod again: its outputs stay,
+# they are the kernel's (modules.dep and the rest) and now no longer name
+# wgmpsc.  No build: only the kernel's release is needed.
+uninstall:
+	@if [ -z "$(KREL)" ]; then echo "no kernel release in $(KDIR)" >&2; exit 1; fi
+	rm -f $(foreach c,ko ko.xz ko.zst ko.gz,$(MOD_UPDATES)/wgmpsc.$(c))
+	rmdir --ignore-fail-on-non-empty $(MOD_UPDATES) 2>/dev/null || true
+	if [ -d $(DESTDIR)/lib/modules/$(KREL) ]; then $(DEPMOD); fi
+	rm -f $(DESTDIR)$(MODPROBE_D)/wgmpsc.conf
 
 sparse: $(DEPS_STAMP)
 	+$(KMAKE) -C $(KDIR) M=$(TOP)/src $(KBUILD_ARGS) WGMPSC_TOP=$(TOP) CONFIG_WIREGUARD_MPSC_DEBUG=y C=2 W=1 modules

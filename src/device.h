@@ -59,8 +59,6 @@ struct wg_napi {
 	struct list_head ready;
 };
 
-#define WG_VERSION "0.1"
-
 struct wg_handshake_worker;
 struct wg_crypt_worker;
 

@@ -62,7 +62,8 @@ static int __init wg_mod_init(void)
 	if (ret)
 		goto err_device;
 
-	pr_info("WireGuard-compatible tunnel loaded (lockless MPSC queues)\n");
+	pr_info("WireGuard-compatible tunnel (lockless MPSC queues) loaded, version %s\n",
+		WG_VERSION);
 	return 0;
 
 err_device:

@@ -26,7 +26,7 @@
 set -e
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PKGS="build-essential qemu-system-x86
+PKGS="build-essential qemu-system-x86 debhelper dh-dkms dpkg-dev fakeroot
 busybox-static wireguard-tools wireguard-go iproute2 iputils-ping iperf3 ncat xz-utils
 iptables kmod cpio python3 ethtool procps psmisc gawk bc sparse
 gnuplot-nox python3-cryptography jq
