@@ -93,7 +93,7 @@ $(DEBUG_TREE)/src/wgmpsc.ko: FORCE $(DEPS_STAMP)
 run: module $(DEPS_STAMP)
 	$(VM) --smp 2 $(VM_KERNEL) --module $(TOP)/src/wgmpsc.ko -- tests/demo.sh
 
-check: module $(DEBUG_TREE)/src/wgmpsc.ko $(DEPS_STAMP)
+check: module $(DEBUG_TREE)/src/wgmpsc.ko deb $(DEPS_STAMP)
 	CHECK_KERNEL=$(if $(KERNEL_DIR),$(KERNEL_DIR)/bzImage) \
 		$(TOP)/tools/check.sh $(TOP)/src/wgmpsc.ko $(DEBUG_TREE)/src/wgmpsc.ko
 

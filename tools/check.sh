@@ -272,9 +272,46 @@ if wanted load; then
 		"${TESTOPTS[@]}" --env "RELEASE_KO=$RELEASE_KO" --env "DEBUG_KO=$DEBUG_KO"
 fi
 
+# install.sh boots a Debian machine of the kernel's own release
+# (tools/kernels/machine.sh: its packages installed, dkms, wireguard-tools)
+# with the package (CHECK_DEB, else `make deb`'s build/deb/*.deb) and the
+# distro's wireguard.ko in place: which of the two the system loads is the
+# point.  CHECK_INSTALL_LATER=NAME also installs kernel NAME's headers
+# afterwards (tools/kernels/machine.sh --headers-debs), which DKMS must
+# build for too.  DKMS's build under TCG takes minutes: its own timeout.
+run_install() {
+	local deb=${CHECK_DEB:-} root later=() dir=$OUT/install-later
+	if [ -z "${KF[name]}" ] || [ "${KF[anchor]}" = 0 ]; then
+		TOTAL_SKIP=$((TOTAL_SKIP + 1))
+		SUMMARY+=("tests/install.sh: SKIP: ${KF[image]} is not a Debian kernel of tools/kernels/list")
+		return 0
+	fi
+	if [ -z "$deb" ]; then
+		# tools/deb.sh leaves one package there.
+		for deb in "$TOP"/build/deb/wgmpsc-dkms_*_all.deb; do :; done
+	fi
+	if [ ! -f "$deb" ] || ! root=$("$TOP/tools/kernels/machine.sh" "${KF[name]}"); then
+		TOTAL_FAIL=$((TOTAL_FAIL + 1))
+		SUMMARY+=("tests/install.sh: FAILED: no package ('${deb}'; make deb) or no machine root")
+		return 0
+	fi
+	if [ -n "${CHECK_INSTALL_LATER:-}" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		# shellcheck disable=SC2046 # one path a line
+		cp $("$TOP/tools/kernels/machine.sh" --headers-debs "$CHECK_INSTALL_LATER") "$dir/" &&
+			sed -n 's/^KREL=//p' "$("$TOP/tools/kernels/fetch.sh" "$CHECK_INSTALL_LATER")/kernel.env" \
+				>"$dir/release" || return 1
+		later=(--env "LATER_DEBS=$dir")
+	fi
+	run_test tests/install.sh --smp 2 "${VMOPTS[@]}" --timeout 1500 --root "$root" \
+		--distro-wireguard-in-place --env "WGMPSC_DEB=$deb" "${later[@]}"
+}
+! wanted install || run_install
+
 for file in tests/*.sh; do
 	case "${file##*/}" in
-	lib.sh|load.sh|demo.sh) continue ;;
+	lib.sh|load.sh|demo.sh|install.sh) continue ;;
 	esac
 	wanted "$(basename "$file" .sh)" || continue
 	case "${file##*/}" in
