@@ -15,8 +15,9 @@
 #   2. unless --host: every kernel of tools/kernels/list, image, modules,
 #      headers and kbuild (tools/kernels/fetch.sh: downloaded with a
 #      private apt configuration and unpacked into ~/.cache/wgmpsc/kernels),
-#      and the trixie build root those kernels are built in
-#      (tools/kernels/buildroot.sh).
+#      the trixie build root those kernels are built in
+#      (tools/kernels/buildroot.sh), and the Debian machines of trixie and
+#      bookworm that tests/install.sh boots (tools/kernels/machine.sh).
 #
 # It never changes this machine's apt sources, installs no kernel and
 # touches no boot configuration: the kernels the VM boots are only
@@ -60,3 +61,8 @@ done <"$HERE/kernels/list"
 if [ "$buildroot" = 1 ]; then
 	echo "deps: build root: $("$HERE/kernels/buildroot.sh")"
 fi
+# The Debian 13 and 12 machines tests/install.sh boots in CI (other
+# kernels' are made when a check first needs them).
+for name in trixie bookworm; do
+	echo "deps: machine $name: $("$HERE/kernels/machine.sh" "$name")"
+done

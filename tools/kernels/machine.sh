@@ -112,6 +112,7 @@ cp "${debs[@]}" "$ROOT.tmp/tmp/kernel-debs/"
 # dpkg in the chroot, in a private mount namespace: the packages' scripts
 # (depmod, the initramfs, dkms's kernel hook) see the machine, not this
 # host.  /boot/vmlinuz-* need not boot anything: vm.sh boots the cache's.
+# shellcheck disable=SC2016 # expanded by that bash
 unshare -m --propagation private bash -c '
 	set -e
 	mount -t proc proc "$1/proc"
