@@ -99,6 +99,14 @@ int f(void);
 int f(void) { return WQ_PERCPU; }
 C
 
+# 6.12 -> 7.3: the uapi header is generated from the YNL spec and has no
+# __WGDEVICE_F_ALL; the in-tree driver checks its flags by netlink policy.
+probe UAPI_WG_F_ALL <<'C'
+#include <uapi/linux/wireguard.h>
+int f(void);
+int f(void) { return __WGDEVICE_F_ALL | __WGPEER_F_ALL; }
+C
+
 # v6.16: WGALLOWEDIP_A_FLAGS and WGALLOWEDIP_F_REMOVE_ME in the uapi.
 probe WGALLOWEDIP_A_FLAGS <<'C'
 #include <uapi/linux/wireguard.h>

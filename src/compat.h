@@ -215,6 +215,24 @@ static inline void wg_blake2s(const u8 *key, size_t keylen, const u8 *in,
 }
 
 /*
+ * 6.12 -> 7.3: unknown device or peer flag bits.  The in-tree driver of
+ * 6.1 and 6.12 answers EOPNOTSUPP; 7.3's, whose netlink policy comes from
+ * the YNL spec that also generates a uapi header without __WGDEVICE_F_ALL,
+ * answers EINVAL (measured with each kernel's wireguard.ko: tests/netlink.sh
+ * as netlink-intree).
+ */
+#ifdef WG_HAVE_UAPI_WG_F_ALL
+#define WG_UNKNOWN_FLAGS_ERRNO EOPNOTSUPP
+#define WG_UNKNOWN_DEVICE_FLAGS_MSG "unknown device flags"
+#define WG_UNKNOWN_PEER_FLAGS_MSG "unknown peer flags"
+#else
+/* ...with netlink policy validation's message. */
+#define WG_UNKNOWN_FLAGS_ERRNO EINVAL
+#define WG_UNKNOWN_DEVICE_FLAGS_MSG "reserved bit set"
+#define WG_UNKNOWN_PEER_FLAGS_MSG "reserved bit set"
+#endif
+
+/*
  * v6.16: removing one allowed IP (WGALLOWEDIP_A_FLAGS with
  * WGALLOWEDIP_F_REMOVE_ME).  Older headers lack both; their values are
  * ABI, fixed by the uapi, so they are supplied here and the newest

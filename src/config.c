@@ -188,8 +188,8 @@ static int wg_validate_peer(struct nlattr **tb, const struct nlattr *attr,
 	if (tb[WGPEER_A_FLAGS] &&
 	    (nla_get_u32(tb[WGPEER_A_FLAGS]) & ~WG_PEER_FLAGS_KNOWN)) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[WGPEER_A_FLAGS],
-				    "unknown peer flags");
-		return -EOPNOTSUPP;
+				    WG_UNKNOWN_PEER_FLAGS_MSG);
+		return -WG_UNKNOWN_FLAGS_ERRNO;
 	}
 	if (tb[WGPEER_A_ENDPOINT]) {
 		ret = wg_parse_endpoint(tb[WGPEER_A_ENDPOINT], &endpoint, extack);
@@ -555,8 +555,8 @@ static int wg_config_validate(struct wg_config *config)
 		flags = nla_get_u32(attrs[WGDEVICE_A_FLAGS]);
 		if (flags & ~WG_DEVICE_FLAGS_KNOWN) {
 			NL_SET_ERR_MSG_ATTR(extack, attrs[WGDEVICE_A_FLAGS],
-					    "unknown device flags");
-			return -EOPNOTSUPP;
+					    WG_UNKNOWN_DEVICE_FLAGS_MSG);
+			return -WG_UNKNOWN_FLAGS_ERRNO;
 		}
 	}
 	config->replace_peers = flags & WGDEVICE_F_REPLACE_PEERS;
