@@ -250,6 +250,11 @@ tally() {
 	for line in "${notok[@]}"; do
 		SUMMARY+=("    $line")
 	done
+	# vm.sh reran the boot once after a known emulator fault: said, not
+	# hidden (results/*.try1 and the serial log's .try1 keep that attempt).
+	if [ -f "$dir/results/retried" ]; then
+		SUMMARY+=("    # booted twice: the first attempt died of an emulator fault: $(<"$dir/results/retried")")
+	fi
 	echo "=== $file: $pass passed, $fail failed, $skip skipped (${secs}s)"
 }
 
