@@ -549,8 +549,8 @@ fi
 # QEMU 7.2's TCG now and then delivers a single-step #DB in kernel mode
 # that nothing asked for: the kernel's exc_debug_kernel() WARNs (with
 # panic_on_warn, the guest dies), with garbage in the saved EFLAGS.  Seen
-# on Debian's 6.12 and 7.3 kernels, at boot before any module of ours was
-# loaded as well as under load, never on 6.1.  That one fault, when it is
+# on Debian's 6.12 in tcp_recvmsg under iperf3 with no frame of ours on
+# the stack; never on 6.1.  That one fault, when it is
 # the first problem of the run, reruns the boot once from scratch; the
 # rerun's verdict is final, and results/retried (which tools/check.sh
 # reports) keeps what the first attempt died of.
