@@ -282,6 +282,8 @@ static const struct {
 	WG_STAT(tx_no_endpoint),
 	WG_STAT(tx_queue_full),
 	WG_STAT(tx_crypt_ring_full),
+	WG_STAT(tx_gso_packets),
+	WG_STAT(tx_gso_datagrams),
 };
 #undef WG_STAT
 

@@ -46,6 +46,9 @@ struct wg_device_stats {
 	atomic64_t tx_no_endpoint;
 	atomic64_t tx_queue_full;
 	atomic64_t tx_crypt_ring_full;
+	/* Outer UDP GSO (send.c): packets built, the datagrams they carry. */
+	atomic64_t tx_gso_packets;
+	atomic64_t tx_gso_datagrams;
 };
 
 /*

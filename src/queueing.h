@@ -39,7 +39,10 @@ struct wg_noise_keypair;
  * hands it to a per-CPU crypto worker, round robin over the online CPUs.
  * The worker encrypts, marks the node done and runs the flush stage, which
  * sends the done nodes at the head of the ordered list, in nonce order.
- * So a packet takes one work-item hop, to its crypto worker.
+ * So a packet takes one work-item hop, to its crypto worker.  A node of
+ * many segments is encrypted into one outer UDP GSO packet where its
+ * messages allow (send.c): the outer UDP and IP layers then run once for
+ * all of them, and the datagrams on the wire are the same.
  *
  * Receive: the UDP hook finds the keypair by receiver index and enqueues
  * the datagram on peer->rx_queue; the receive dispatch stage appends it to
@@ -86,6 +89,12 @@ struct wg_packet_cb {
 	u32 inner_len;			/* plaintext bytes of all segments */
 	u16 segs;
 	u8 ds;
+	/*
+	 * Transmit, set by the crypto worker: the node's messages were
+	 * written into one outer UDP GSO skb, chained as head->next; the
+	 * head itself carries nothing to send (send.c).
+	 */
+	u8 outer_gso;
 };
 
 #define WG_PACKET_CB(skb) ((struct wg_packet_cb *)((skb)->cb))

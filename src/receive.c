@@ -587,6 +587,14 @@ int wg_receive(struct sock *sk, struct sk_buff *skb)
 	struct wg_device *wg = rcu_dereference_sk_user_data(sk);
 	u32 type;
 
+	/*
+	 * A UDP GSO packet that reached the socket whole (from a UDP_SEGMENT
+	 * sender over loopback or veth: wgmpsc's own batches, wireguard-go's)
+	 * arrives cut into datagrams that the stack still links through
+	 * ->next, which it walks with its own copy: off that list, each is a
+	 * datagram on its own, as our queues and GRO require.
+	 */
+	skb_mark_not_on_list(skb);
 	if (unlikely(!wg))
 		goto drop;
 	/* The UDP header stays reachable through the transport header. */

@@ -12,6 +12,7 @@
 #include <linux/ipv6.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
+#include <linux/udp.h>
 #include <linux/workqueue.h>
 #include <net/dst_metadata.h>
 #include <net/icmp.h>
@@ -222,22 +223,130 @@ static bool wg_send_encrypt_segment(struct sk_buff *skb, u64 nonce,
 						   keypair->sending.key);
 }
 
+/*
+ * Outer UDP GSO.  The segments of one GSO packet from the stack above
+ * encrypt to messages of one length, but the last, which may be shorter:
+ * the shape of a UDP GSO packet (a socket's UDP_SEGMENT).  Such a node
+ * leaves as one skb whose payload is the messages back to back, with
+ * gso_size the message length, so the outer UDP and IP layers, netfilter
+ * and the route's device are passed once for all of them; the stack, or
+ * a device with UDP segmentation offload, cuts it into the same datagrams
+ * that would have left one by one, each a whole message on its own.
+ *
+ * The messages are built straight into the outer skb's pages: the copy
+ * of the segment's shared pages that skb_cow_data() would make anyway,
+ * then encryption in place.  Anything else (a single packet, unequal
+ * lengths, no high-order page to be had) takes the per-segment path.
+ */
+enum {
+	/* 64 KiB: a 64 KiB GSO packet's messages, at most. */
+	WG_GSO_MAX_ORDER = 4,
+};
+
+enum wg_gso_result { WG_GSO_NONE, WG_GSO_DONE, WG_GSO_FAILED };
+
+static unsigned int wg_send_message_len(unsigned int plaintext_len, u32 mtu)
+{
+	return WG_DATA_HEADER_LEN + wg_send_padded_len(plaintext_len, mtu) +
+	       NOISE_AUTHTAG_LEN;
+}
+
+static enum wg_gso_result wg_send_encrypt_gso(struct sk_buff *first,
+					      u64 nonce,
+					      struct wg_noise_keypair *keypair,
+					      u32 mtu)
+{
+	unsigned int size, total = 0, segs = 0, offset = 0, order;
+	struct sk_buff *outer, *skb, *next;
+	struct page *page;
+	u8 *base;
+
+	size = wg_send_message_len(first->len, mtu);
+	skb_list_walk_safe(first, skb, next) {
+		unsigned int len = wg_send_message_len(skb->len, mtu);
+
+		if (len > size || (len < size && next))
+			return WG_GSO_NONE;
+		total += len;
+		++segs;
+	}
+	order = get_order(total);
+	if (segs < 2 || segs > UDP_MAX_SEGMENTS || order > WG_GSO_MAX_ORDER)
+		return WG_GSO_NONE;
+	outer = alloc_skb(WG_DATA_HEADROOM, GFP_ATOMIC);
+	if (unlikely(!outer))
+		return WG_GSO_NONE;
+	page = alloc_pages(GFP_ATOMIC | __GFP_COMP | __GFP_NOWARN |
+			   __GFP_NORETRY, order);
+	if (unlikely(!page)) {
+		kfree_skb(outer);
+		return WG_GSO_NONE;
+	}
+	skb_reserve(outer, WG_DATA_HEADROOM);
+	/* Where the device's transmit count starts (wg_socket_send). */
+	skb_set_inner_network_header(outer, 0);
+	skb_add_rx_frag(outer, 0, page, 0, total, PAGE_SIZE << order);
+	base = page_address(page);
+
+	skb_list_walk_safe(first, skb, next) {
+		struct wg_message_data *header = (void *)(base + offset);
+		unsigned int len = skb->len;
+		unsigned int padded = wg_send_padded_len(len, mtu);
+		u8 *plaintext = base + offset + WG_DATA_HEADER_LEN;
+
+		/* The checksum is ours to finish, here, in parallel. */
+		if ((skb->ip_summed == CHECKSUM_PARTIAL &&
+		     skb_checksum_help(skb)) ||
+		    skb_copy_bits(skb, 0, plaintext, len)) {
+			kfree_skb(outer);
+			return WG_GSO_FAILED;
+		}
+		memset(plaintext + len, 0, padded - len);
+		header->header.type = cpu_to_le32(WG_MESSAGE_DATA);
+		header->receiver_index = keypair->remote_index;
+		header->counter = cpu_to_le64(nonce);
+		chacha20poly1305_encrypt(plaintext, plaintext, padded, NULL, 0,
+					 nonce++, keypair->sending.key);
+		offset += WG_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
+	}
+	skb_shinfo(outer)->gso_size = size;
+	skb_shinfo(outer)->gso_type = SKB_GSO_UDP_L4;
+	skb_shinfo(outer)->gso_segs = segs;
+	/* The segments were copied: only the head stays, to carry the node. */
+	while ((skb = first->next)) {
+		first->next = skb->next;
+		consume_skb(skb);
+	}
+	first->next = outer;
+	outer->next = NULL;
+	return WG_GSO_DONE;
+}
+
 /* One node of an encryption worker's batch, BH disabled. */
 static void wg_send_encrypt_one(struct sk_buff *first)
 {
 	struct wg_packet_cb *cb = WG_PACKET_CB(first);
 	enum wg_packet_state state = WG_PACKET_DONE;
+	enum wg_gso_result gso = WG_GSO_NONE;
 	struct sk_buff *skb, *next;
 	struct wg_peer *peer;
 	u64 nonce = cb->nonce;
 
-	skb_list_walk_safe(first, skb, next) {
-		if (unlikely(!wg_send_encrypt_segment(skb, nonce++, cb->keypair,
-						      cb->mtu))) {
-			state = WG_PACKET_DEAD;
-			break;
+	if (cb->segs > 1)
+		gso = wg_send_encrypt_gso(first, nonce, cb->keypair, cb->mtu);
+	if (gso == WG_GSO_DONE)
+		cb->outer_gso = 1;
+	else if (gso == WG_GSO_FAILED)
+		state = WG_PACKET_DEAD;
+	else
+		skb_list_walk_safe(first, skb, next) {
+			if (unlikely(!wg_send_encrypt_segment(skb, nonce++,
+							      cb->keypair,
+							      cb->mtu))) {
+				state = WG_PACKET_DEAD;
+				break;
+			}
 		}
-	}
 	/* Once published, the node may be sent and freed at once. */
 	peer = wg_peer_get(cb->keypair->entry.peer);
 	wg_packet_set_state(first, state);
@@ -291,9 +400,16 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 			data = true;
 			wg_timers_on_data_sent(peer);
 		}
-		skb_list_walk_safe(first, skb, next) {
-			skb_mark_not_on_list(skb);
+		if (cb->outer_gso) {
+			skb = first->next;
+			first->next = NULL;
+			consume_skb(first);
 			wg_socket_send_skb(peer, skb, ds);
+		} else {
+			skb_list_walk_safe(first, skb, next) {
+				skb_mark_not_on_list(skb);
+				wg_socket_send_skb(peer, skb, ds);
+			}
 		}
 		wg_noise_keypair_put(keypair);
 	}
@@ -451,6 +567,7 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 	WG_PACKET_CB(skb)->mtu = mtu;
 	WG_PACKET_CB(skb)->segs = segs_count;
 	WG_PACKET_CB(skb)->inner_len = inner_len;
+	WG_PACKET_CB(skb)->outer_gso = 0;
 
 	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb,
 				      WG_STAGE_TX_DISPATCH))) {
@@ -487,6 +604,7 @@ void wg_send_keepalive(struct wg_peer *peer)
 	WG_PACKET_CB(skb)->segs = 1;
 	WG_PACKET_CB(skb)->inner_len = 0;
 	WG_PACKET_CB(skb)->ds = 0;
+	WG_PACKET_CB(skb)->outer_gso = 0;
 	net_dbg_ratelimited("%s: sending keepalive to peer %llu\n",
 			    peer->device->dev->name, peer->internal_id);
 	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb,

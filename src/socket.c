@@ -289,6 +289,63 @@ static bool wg_endpoint_eq(const struct wg_endpoint *a,
 	return true;
 }
 
+static void wg_socket_xmit_one(struct wg_device *wg, struct sock *sock,
+			       struct sk_buff *skb, struct dst_entry *dst,
+			       const struct wg_endpoint *endpoint, u8 ds)
+{
+	__be16 sport = inet_sk(sock)->inet_sport;
+
+	if (endpoint->addr.sa_family == AF_INET)
+		wg_udp_tunnel_xmit_skb((struct rtable *)dst, sock, skb,
+				       endpoint->src4.s_addr,
+				       endpoint->addr4.sin_addr.s_addr, ds,
+				       ip4_dst_hoplimit(dst), sport,
+				       endpoint->addr4.sin_port);
+	else
+		wg_udp_tunnel6_xmit_skb(dst, sock, skb, wg->dev,
+					(struct in6_addr *)&endpoint->src6,
+					(struct in6_addr *)&endpoint->addr6.sin6_addr,
+					ds, ip6_dst_hoplimit(dst), sport,
+					endpoint->addr6.sin6_port);
+}
+
+/*
+ * A UDP GSO packet of messages (send.c).  Its checksums are the stack's
+ * to finish per datagram, as for a UDP_SEGMENT socket's.  The tunnel
+ * helpers count it as one packet, sent or refused; the device's counters
+ * must read as if each datagram had gone on its own, as the in-tree
+ * driver's do.  Bytes are right already (every payload byte, once); the
+ * other datagrams are added to whichever count the helpers moved: sent
+ * (this CPU's, which only they can move while BH is off, wg_socket_send),
+ * else dropped or errors, whichever the kernel's version charges a
+ * refused datagram to (6.1: errors; later IPv4: dropped).
+ */
+static int wg_socket_xmit_gso(struct wg_device *wg, struct sock *sock,
+			      struct sk_buff *skb, struct dst_entry *dst,
+			      const struct wg_endpoint *endpoint, u8 ds)
+{
+	struct pcpu_sw_netstats *tstats = this_cpu_ptr(wg->dev->tstats);
+	unsigned int more = skb_shinfo(skb)->gso_segs - 1;
+	u64 sent = u64_stats_read(&tstats->tx_packets);
+	unsigned long dropped = DEV_STATS_READ(wg->dev, tx_dropped);
+
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_headroom(skb) - sizeof(struct udphdr);
+	skb->csum_offset = offsetof(struct udphdr, check);
+	atomic64_inc(&wg->stats.tx_gso_packets);
+	atomic64_add(more + 1, &wg->stats.tx_gso_datagrams);
+	wg_socket_xmit_one(wg, sock, skb, dst, endpoint, ds);
+	if (u64_stats_read(&tstats->tx_packets) != sent) {
+		dev_sw_netstats_tx_add(wg->dev, more, 0);
+	} else if (DEV_STATS_READ(wg->dev, tx_dropped) != dropped) {
+		DEV_STATS_ADD(wg->dev, tx_dropped, more);
+	} else {
+		DEV_STATS_ADD(wg->dev, tx_errors, more);
+		DEV_STATS_ADD(wg->dev, tx_aborted_errors, more);
+	}
+	return 0;
+}
+
 /*
  * Sends @skb along @dst (consumed) from the endpoint's source.  Packets
  * that would re-enter the device itself are a routing loop: dropped.
@@ -304,7 +361,6 @@ static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 			  struct sk_buff *skb, struct dst_entry *dst,
 			  const struct wg_endpoint *endpoint, u8 ds)
 {
-	__be16 sport = inet_sk(sock)->inet_sport;
 	unsigned int headroom = LL_RESERVED_SPACE(dst->dev) + dst->header_len +
 				sizeof(struct udphdr) +
 				(endpoint->addr.sa_family == AF_INET ?
@@ -323,19 +379,9 @@ static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 		return -ENOMEM;
 	}
 	skb->ignore_df = 1;
-	if (endpoint->addr.sa_family == AF_INET) {
-		wg_udp_tunnel_xmit_skb((struct rtable *)dst, sock, skb,
-				       endpoint->src4.s_addr,
-				       endpoint->addr4.sin_addr.s_addr, ds,
-				       ip4_dst_hoplimit(dst), sport,
-				       endpoint->addr4.sin_port);
-		return 0;
-	}
-	wg_udp_tunnel6_xmit_skb(dst, sock, skb, wg->dev,
-				(struct in6_addr *)&endpoint->src6,
-				(struct in6_addr *)&endpoint->addr6.sin6_addr,
-				ds, ip6_dst_hoplimit(dst), sport,
-				endpoint->addr6.sin6_port);
+	if (skb_is_gso(skb))
+		return wg_socket_xmit_gso(wg, sock, skb, dst, endpoint, ds);
+	wg_socket_xmit_one(wg, sock, skb, dst, endpoint, ds);
 	return 0;
 }
 
