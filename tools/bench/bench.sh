@@ -14,6 +14,8 @@
 #          (aliases: tput, throughput)
 #   hs     handshakes: responder rate, throughput during a flood
 #          (alias: handshakes)
+#   native the queue benchmark natively on this host's cores, no VM
+#          (tools/bench/native; `make bench-native` runs it alone)
 #
 # Boots, in this order (each its own VM; see guest.sh for what runs):
 #   mem/queue: for each round r = 1..BENCH_ROUNDS, for each vCPU count of
@@ -29,6 +31,8 @@
 #              one boot "net-S": BENCH_ROUNDS rounds of the bare veth and
 #              both modules, anchor and wgmpsc alternating first; the
 #              handshake measures at the vCPU counts of BENCH_HS_SMP.
+#   native:    before any boot, on the host: build/bench-native/qbench-native
+#              (its quick run with BENCH_QUICK=1), output in native.txt.
 # Then tools/bench/report.py writes BENCH_OUT_DIR/results.md (also printed)
 # and the PNG plots.
 #
@@ -80,7 +84,7 @@ log() { echo "bench: [$(date +%H:%M:%S)] $*"; }
 
 # The parts to run, canonical names only.
 PARTS=
-for p in ${ONLY:-mem queue net hs}; do
+for p in ${ONLY:-mem queue net hs native}; do
 	p=${p//,/ }
 	for q in $p; do
 		case $q in
@@ -88,7 +92,8 @@ for p in ${ONLY:-mem queue net hs}; do
 		queue) ;;
 		net|tput|throughput) q=net ;;
 		hs|handshakes) q=hs ;;
-		*) die "ONLY: unknown part '$q' (mem, queue, net, hs)" ;;
+		native) ;;
+		*) die "ONLY: unknown part '$q' (mem, queue, net, hs, native)" ;;
 		esac
 		[[ " $PARTS " == *" $q "* ]] || PARTS="$PARTS $q"
 	done
@@ -124,7 +129,7 @@ T_START=$(date +%s)
 rm -rf "$WORK"
 mkdir -p "$WORK/data/keys" "$WORK/runs" "$OUT"
 rm -f "$OUT"/results.md "$OUT"/samples.txt "$OUT"/boots.txt "$OUT"/run-info.txt \
-	"$OUT"/rows.txt "$OUT"/*.png
+	"$OUT"/rows.txt "$OUT"/native.txt "$OUT"/*.png
 log "parts: $PARTS; rounds $BENCH_ROUNDS; output in $OUT"
 
 # The module under test is copied at once: others may rebuild src/ while
@@ -238,6 +243,24 @@ boot() {
 }
 
 : >"$OUT/samples.txt"
+# The native queue benchmark runs first, while no VM of this run is up:
+# its figures are the host's cores'.  KERNEL's ptr_ring.h is compiled in.
+if has native; then
+	log "native queue benchmark (tools/bench/native), on the host"
+	ring_h=$(find "$KERNEL_DIR/root/usr/src" -path '*-common/include/linux/ptr_ring.h' | head -n 1)
+	make -s -C "$HERE/native" KERNEL="$KERNEL" ${ring_h:+PTR_RING_H="$ring_h"} \
+		>"$WORK/native-build.log" 2>&1 ||
+		{ cat "$WORK/native-build.log"; die "the native queue benchmark does not build"; }
+	quick=()
+	[ "${BENCH_QUICK:-0}" = 1 ] && quick=(-q)
+	t0=$(date +%s)
+	"$TOP/build/bench-native/qbench-native" "${quick[@]}" -s "$WORK/native-samples.txt" |
+		tee "$OUT/native.txt" | sed -u 's/^/    /'
+	rc=${PIPESTATUS[0]}
+	echo "native (host, no VM) rc=$rc seconds=$(($(date +%s) - t0)) load=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/boots.txt"
+	cat "$WORK/native-samples.txt" >>"$OUT/samples.txt" 2>/dev/null
+	[ "$rc" = 0 ] || FAILED+=("native (rc=$rc, see ${OUT#"$TOP"/}/native.txt)")
+fi
 if has mem; then
 	phases=mem
 	has queue && phases="queue mem"
@@ -304,7 +327,7 @@ T_END=$(date +%s)
 # BENCH_TAP=FILE: TAP lines on the table's completeness (make check).
 # README.md shows the tables of the latest complete run into bench/.
 readme=()
-if [ "$OUT" = "$TOP/bench" ] && [ "$PARTS" = "mem queue net hs" ] &&
+if [ "$OUT" = "$TOP/bench" ] && [ "${PARTS% native}" = "mem queue net hs" ] &&
 	[ "${BENCH_QUICK:-0}" != 1 ] && [ ${#FAILED[@]} = 0 ]; then
 	readme=(--readme "$TOP/README.md")
 fi

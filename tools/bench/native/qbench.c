@@ -262,36 +262,45 @@ static void cpu_model(char *buf, size_t len)
 }
 
 /*
- * The measures of a run, by name.  "ns_per_item", the headline, is the
- * median QB_BATCH-item batch's time per item: the steady state.  A
- * preemption by another process of the host (a shared machine) spoils a
- * few batches and is left out; the whole run's time per item,
- * "run_ns_per_item", has it in, and so follows the host's load.  The
- * median batch also leaves out the time-slicing between threads of the
- * run that share a CPU: in the 2p-split case, whose consumer takes turns
- * with a producer, only the whole run says what the consumer got through.
+ * The measures of a run, by name.  The headline, "ns_per_item", is the
+ * median QB_BATCH-item batch's time per item, "batch_ns_per_item": the
+ * steady state.  A preemption by another process of the host (a shared
+ * machine) spoils a few batches, which the median leaves out; the whole
+ * run's time per item, "run_ns_per_item", has it in, and so follows the
+ * host's load.  Where the consumer shares its CPU with a producer
+ * (2p-split on two CPUs), their turns are part of the cost and the
+ * batches are bimodal (turns with and without the producer): there the
+ * headline is the whole run's.
  */
-static double measure(const struct qb_result *r, int which)
+static const char *const measure_name[] = {
+	"ns_per_item", "run_ns_per_item", "batch_ns_per_item",
+	"full_per_item", "starved_per_item", "empty_per_item",
+};
+#define NMEASURES	(sizeof(measure_name) / sizeof(measure_name[0]))
+
+static bool whole_run_headline(const struct qb_case *c)
+{
+	return yielders(c) & 1;
+}
+
+static double measure(const struct qb_case *c, const struct qb_result *r,
+		      unsigned int which)
 {
 	switch (which) {
 	case 0:
-		return r->batch_ns_per_item;
+		return measure(c, r, whole_run_headline(c) ? 1 : 2);
 	case 1:
 		return (double)r->ns / r->items;
 	case 2:
-		return (double)r->full / r->items;
+		return r->batch_ns_per_item;
 	case 3:
+		return (double)r->full / r->items;
+	case 4:
 		return (double)r->starved / r->items;
 	default:
 		return (double)r->empty / r->items;
 	}
 }
-
-static const char *const measure_name[] = {
-	"ns_per_item", "run_ns_per_item", "full_per_item",
-	"starved_per_item", "empty_per_item",
-};
-#define NMEASURES	(sizeof(measure_name) / sizeof(measure_name[0]))
 
 static void write_samples(FILE *f, const struct qb_case *c,
 			  enum qb_kind kind, int rep,
@@ -302,18 +311,19 @@ static void write_samples(FILE *f, const struct qb_case *c,
 	for (m = 0; m < NMEASURES; m++)
 		fprintf(f, "R native native %d %d %s %s_%s %.4f\n", ncpus,
 			rep + 1, qb_kind_name[kind], measure_name[m], c->name,
-			measure(r, m));
+			measure(c, r, m));
 }
 
 /* Median (min-max) over repetitions of measure @which of @kind. */
-static void over_reps(struct qb_result (*res)[64], int reps,
-		      enum qb_kind kind, int which, double out[3])
+static void over_reps(const struct qb_case *c, struct qb_result (*res)[64],
+		      int reps, enum qb_kind kind, unsigned int which,
+		      double out[3])
 {
 	double v[64];
 	int rep;
 
 	for (rep = 0; rep < reps; rep++)
-		v[rep] = measure(&res[kind][rep], which);
+		v[rep] = measure(c, &res[kind][rep], which);
 	summary(v, reps, &out[0], &out[1], &out[2]);
 }
 
@@ -327,27 +337,31 @@ static void print_case(const struct qb_case *c, struct qb_result (*res)[64],
 	       c->what, case_cpu(0));
 	for (i = 0; i < c->producers; i++)
 		printf(" %d", case_cpu(c->slot[i]));
-	printf(")\n  %-13s %-23s %-20s %-23s %7s %7s %7s\n", "queue",
-	       "ns/item (median batch)", "ratio to mpsc", "whole run ns/item",
-	       "full", "waited", "empty");
+	printf(")%s\n  %-13s %-22s %-18s %-22s %-22s %6s %6s %6s\n",
+	       whole_run_headline(c) ?
+	       "\n  the consumer shares its CPU: ns/item is the whole run's" : "",
+	       "queue", "ns/item", "ratio to mpsc", "whole run",
+	       "median batch", "full", "waited", "empty");
 	for (k = 0; k < QB_KINDS; k++) {
-		double v[3], run[3], q[3], full[3], starved[3], empty[3];
-		double ratio[64];
+		double m[NMEASURES][3], q[3], ratio[64];
+		unsigned int w;
 
-		over_reps(res, reps, k, 0, v);
-		over_reps(res, reps, k, 1, run);
-		over_reps(res, reps, k, 2, full);
-		over_reps(res, reps, k, 3, starved);
-		over_reps(res, reps, k, 4, empty);
-		/* Per repetition: both ran minutes apart at most. */
+		for (w = 0; w < NMEASURES; w++)
+			over_reps(c, res, reps, k, w, m[w]);
+		/* Per repetition: both ran seconds apart at most. */
 		for (rep = 0; rep < reps; rep++)
-			ratio[rep] = measure(&res[k][rep], 0) /
-				     measure(&res[QB_MPSC][rep], 0);
+			ratio[rep] = measure(c, &res[k][rep], 0) /
+				     measure(c, &res[QB_MPSC][rep], 0);
 		summary(ratio, reps, &q[0], &q[1], &q[2]);
-		printf("  %-13s %6.1f (%6.1f-%6.1f)  %5.2f (%4.2f-%4.2f)   %6.1f (%6.1f-%6.1f)  %7.3f %7.3f %7.3f\n",
-		       qb_kind_name[k], v[0], v[1], v[2], q[0], q[1], q[2],
-		       run[0], run[1], run[2], full[0], starved[0],
-		       empty[0]);
+		printf("  %-13s", qb_kind_name[k]);
+		printf(" %6.1f (%6.1f-%6.1f)", m[0][0], m[0][1], m[0][2]);
+		printf("  %4.2f (%4.2f-%4.2f)", q[0], q[1], q[2]);
+		for (w = 1; w <= 2; w++)
+			printf("   %6.1f (%6.1f-%6.1f)", m[w][0], m[w][1],
+			       m[w][2]);
+		for (w = 3; w < NMEASURES; w++)
+			printf(" %6.3f", m[w][0]);
+		printf("\n");
 	}
 }
 
@@ -365,8 +379,8 @@ static void print_bound_cost(const struct qb_case *c,
 		double d[64], med, lo, hi;
 
 		for (rep = 0; rep < reps; rep++)
-			d[rep] = measure(&res[bounded[b]][rep], 0) -
-				 measure(&res[QB_MPSC][rep], 0);
+			d[rep] = measure(c, &res[bounded[b]][rep], 0) -
+				 measure(c, &res[QB_MPSC][rep], 0);
 		summary(d, reps, &med, &lo, &hi);
 		printf("  %s %+6.1f (%+.1f..%+.1f)", qb_kind_name[bounded[b]],
 		       med, lo, hi);
