@@ -137,8 +137,9 @@ kdebug-modules:
 
 # Benchmarks against the distro's wireguard.ko of KERNEL (tools/bench/bench.sh;
 # BENCH_QUICK=1 for a smoke run); results in bench/.  ONLY="mem queue net hs
-# native" (any of them) runs some parts alone.
-bench: module $(DEPS_STAMP)
+# native" (any of them) runs some parts alone; ONLY=native needs no module.
+comma := ,
+bench: $(if $(filter-out native,$(subst $(comma), ,$(ONLY))),module,$(if $(strip $(ONLY)),,module)) $(DEPS_STAMP)
 	ONLY="$(ONLY)" KERNEL=$(KERNEL) $(TOP)/tools/bench/bench.sh
 
 # `make bench-native`: the queue benchmark on this machine's own cores, no

@@ -101,6 +101,8 @@ done
 PARTS=${PARTS# }
 [ -n "$PARTS" ] || die "ONLY: no part given"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
+# Whether any part boots a VM (native alone needs no module).
+vms() { has mem || has queue || has net || has hs; }
 
 for n in "$BENCH_ROUNDS" "$BENCH_PEERS" "$BENCH_DEL_CAP" "$BENCH_DUR" "$BENCH_PINGS" "$QBENCH_ITEMS"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: '$n'"
@@ -109,9 +111,11 @@ done
 $PY -c 'import cryptography' 2>/dev/null || die "python3-cryptography is missing (make deps)"
 
 SRC_KO=${1:-$TOP/src/wgmpsc.ko}
-[ -f "$SRC_KO" ] || die "no module at $SRC_KO (make module)"
-if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
-	die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
+if vms; then
+	[ -f "$SRC_KO" ] || die "no module at $SRC_KO (make module)"
+	if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
+		die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
+	fi
 fi
 # The kernel: booted, and built for with its own release's compiler
 # (tools/kernels/make.sh), the same as `make KERNEL=...`.
@@ -134,10 +138,13 @@ log "parts: $PARTS; rounds $BENCH_ROUNDS; output in $OUT"
 
 # The module under test is copied at once: others may rebuild src/ while
 # the VMs run.
-cp "$SRC_KO" "$WORK/wgmpsc.ko"
-WGMPSC_KO=$WORK/wgmpsc.ko
+WGMPSC_KO=
 GIT_DESC=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)
-log "wgmpsc: $SRC_KO ($(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1), srcversion $(modinfo -F srcversion "$WGMPSC_KO"))"
+if vms; then
+	cp "$SRC_KO" "$WORK/wgmpsc.ko"
+	WGMPSC_KO=$WORK/wgmpsc.ko
+	log "wgmpsc: $SRC_KO ($(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1), srcversion $(modinfo -F srcversion "$WGMPSC_KO"))"
+fi
 
 # The queue benchmark module, built from a copy of tools/bench/kmod
 # against wgmpsc's src/mpsc.c.
@@ -311,12 +318,14 @@ T_END=$(date +%s)
 	echo "vm_mem=$BENCH_VM_MEM"
 	echo "parts=$PARTS"
 	echo "quick=${BENCH_QUICK:-0}"
-	echo "wgmpsc_srcversion=$(modinfo -F srcversion "$WGMPSC_KO")"
 	echo "wgmpsc_git=$GIT_DESC"
-	anchor=$(find "$KERNEL_DIR/lib/modules/$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)" -name 'wireguard.ko*' | head -n 1)
-	echo "anchor_module=$anchor"
-	echo "anchor_version=$( [ -n "$anchor" ] && modinfo -F version "$anchor")"
-	echo "guest_kernel=$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)"
+	if [ -n "$WGMPSC_KO" ]; then
+		echo "wgmpsc_srcversion=$(modinfo -F srcversion "$WGMPSC_KO")"
+		anchor=$(find "$KERNEL_DIR/lib/modules/$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)" -name 'wireguard.ko*' | head -n 1)
+		echo "anchor_module=$anchor"
+		echo "anchor_version=$( [ -n "$anchor" ] && modinfo -F version "$anchor")"
+		echo "guest_kernel=$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)"
+	fi
 	echo "guest_kernel_name=$KERNEL"
 	echo "preempt=${BENCH_PREEMPT:-}"
 	echo "qemu=$(qemu-system-x86_64 --version | head -n 1)"

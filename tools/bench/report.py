@@ -324,6 +324,13 @@ def sh(cmd):
         return ""
 
 
+def md_table(header, table_rows):
+    """A Markdown table, then a blank line."""
+    out = ["| %s |" % " | ".join(header), "|%s" % ("---|" * len(header))]
+    out += ["| %s |" % " | ".join(str(c) for c in r) for r in table_rows]
+    return out + [""]
+
+
 cpu_model = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
 started = int(info.get("started", "0"))
 ended = int(info.get("ended", "0"))
@@ -415,14 +422,10 @@ if qrows:
               "(skb_queue_tail/skb_dequeue, bounded by its qlen); ptr_ring "
               "is ptr_ring_produce/ptr_ring_consume.  Ratios per round; "
               "< 1 means mpsc is cheaper.\n")
-    Q0 = len(md)
-    md.append("| vCPUs | producers | mpsc ns/item | skblist ns/item | "
-              "ptr_ring ns/item | mpsc/skblist | mpsc/ptr_ring |")
-    md.append("|---|---|---|---|---|---|---|")
-    for r in qrows:
-        md.append("| %d | %d | %s | %s | %s | %s | %s |" % r)
-    md.append("")
-    QTABLE = md[Q0:]
+    QTABLE = md_table(("vCPUs", "producers", "mpsc ns/item",
+                       "skblist ns/item", "ptr_ring ns/item",
+                       "mpsc/skblist", "mpsc/ptr_ring"), qrows)
+    md.extend(QTABLE)
 
 if nrows:
     loads = stats(v for smp in native_smps
@@ -459,12 +462,9 @@ if nrows:
                  len(per_round("native", native_smps[0], "loadavg1",
                                "host")) or "?",
                  cell(loads), cell(trip)))
-    md.append("| case | queue | ns/item (median batch) | / mpsc | whole "
-              "run ns/item | refused enqueues per item |")
-    md.append("|---|---|---|---|---|---|")
-    for r in nrows:
-        md.append("| %s | %s | %s | %s | %s | %s |" % r)
-    md.append("")
+    md.extend(md_table(("case", "queue", "ns/item", "/ mpsc",
+                        "whole run ns/item", "refused enqueues per item"),
+                       nrows))
 
 md.append("### Caveats\n")
 md.append("""- QEMU TCG emulates every guest instruction (crypto included) on a

@@ -10,7 +10,7 @@
  *   -n  items per run, split over the producers (default 2,000,000)
  *   -r  repetitions of every case and queue (default 7)
  *   -t  a run that takes longer fails (default 60 s)
- *   -q  quick: 100,000 items, 3 repetitions, 10 s (the bench smoke run)
+ *   -q  quick: 50,000 items, 3 repetitions, 10 s (the bench smoke run)
  *   -s  also write every measure to FILE, one line each in the format of
  *       tools/bench/report.py's samples: R native native NCPUS REP KIND
  *       METRIC VALUE
@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "qn:r:t:s:")) != -1) {
 		switch (opt) {
 		case 'q':
-			items = 100000;
+			items = 50000;
 			reps = 3;
 			timeout_s = 10;
 			break;

@@ -237,18 +237,12 @@ static __always_inline bool qb_enqueue(struct qb_run *run, enum qb_kind kind,
 static __always_inline struct sk_buff *qb_dequeue(struct qb_run *run,
 						  enum qb_kind kind)
 {
-	switch (kind) {
-	case QB_MPSC:
-	case QB_MPSC_COUNTED:
-	case QB_MPSC_BOUNDED:
-		return wg_mpsc_dequeue(&run->mpsc);
-	case QB_SKBLIST:
+	if (kind == QB_SKBLIST)
 		return skblist_dequeue(&run->list);
-	case QB_PTR_RING:
+	if (kind == QB_PTR_RING)
 		return ptr_ring_consume(&run->ring);
-	default:
-		abort();
-	}
+	/* All three mpsc kinds dequeue alike. */
+	return wg_mpsc_dequeue(&run->mpsc);
 }
 
 static bool qb_counted(enum qb_kind kind)
@@ -403,46 +397,34 @@ fail:
 	return false;
 }
 
+/*
+ * Runs @stmt with k, the run's kind, a constant: the compiler then makes
+ * a loop of its own for each queue, with its calls direct or inlined.
+ */
+#define KIND_CASE(kind, stmt) \
+	case kind: { const enum qb_kind k = kind; stmt; }
+#define FOR_THE_KIND(kind, stmt)					\
+	do {								\
+		switch (kind) {						\
+		KIND_CASE(QB_MPSC, stmt)				\
+		KIND_CASE(QB_MPSC_COUNTED, stmt)			\
+		KIND_CASE(QB_MPSC_BOUNDED, stmt)			\
+		KIND_CASE(QB_SKBLIST, stmt)				\
+		KIND_CASE(QB_PTR_RING, stmt)				\
+		default:						\
+			abort();					\
+		}							\
+	} while (0)
+
 void qb_produce(struct qb_run *run, unsigned int index)
 {
-	switch (run->kind) {
-	case QB_MPSC:
-		produce(run, QB_MPSC, index);
-		break;
-	case QB_MPSC_COUNTED:
-		produce(run, QB_MPSC_COUNTED, index);
-		break;
-	case QB_MPSC_BOUNDED:
-		produce(run, QB_MPSC_BOUNDED, index);
-		break;
-	case QB_SKBLIST:
-		produce(run, QB_SKBLIST, index);
-		break;
-	case QB_PTR_RING:
-		produce(run, QB_PTR_RING, index);
-		break;
-	default:
-		abort();
-	}
+	FOR_THE_KIND(run->kind, produce(run, k, index); return);
 }
 
 bool qb_consume(struct qb_run *run, struct qb_result *res, char *err,
 		size_t errlen)
 {
-	switch (run->kind) {
-	case QB_MPSC:
-		return consume(run, QB_MPSC, res, err, errlen);
-	case QB_MPSC_COUNTED:
-		return consume(run, QB_MPSC_COUNTED, res, err, errlen);
-	case QB_MPSC_BOUNDED:
-		return consume(run, QB_MPSC_BOUNDED, res, err, errlen);
-	case QB_SKBLIST:
-		return consume(run, QB_SKBLIST, res, err, errlen);
-	case QB_PTR_RING:
-		return consume(run, QB_PTR_RING, res, err, errlen);
-	default:
-		abort();
-	}
+	FOR_THE_KIND(run->kind, return consume(run, k, res, err, errlen));
 }
 
 void qb_collect(const struct qb_run *run, struct qb_result *res)
