@@ -18,14 +18,14 @@
  * A run: the producers, each pinned to its CPU with sched_setaffinity(),
  * wait for the consumer's start signal, then enqueue their items as fast
  * as the queue takes them (a refused enqueue is retried); the consumer,
- * pinned too, dequeues and checks every item.  Its time from the start
- * signal to the last item, divided by the items, is the run's ns per item:
- * enqueue and dequeue together, in the steady state where the queue is
- * mostly full.  A repetition runs every case and queue once, the queues'
- * order rotating, so that a change of host load falls on all of them;
- * figures are the median over repetitions with min and max, ratios are
- * per repetition.  The load average is printed with them: it is a shared
- * machine.
+ * pinned too, dequeues and checks every item, and times each batch of
+ * QB_BATCH.  A run's ns per item, enqueue and dequeue together, is its
+ * median batch's (see measure() for when it is the whole run's).  A
+ * repetition runs every case and queue once, the queues' order rotating,
+ * so that a change of host load falls on all of them; figures are the
+ * median over repetitions with min and max, ratios are per repetition.
+ * The load average and a cache line's round trip between the CPUs are
+ * printed with them: on a shared VM both move from minute to minute.
  */
 #define _GNU_SOURCE
 #include <pthread.h>

@@ -46,7 +46,10 @@ extern const char qb_ptr_ring_h[];
 struct qb_result {
 	uint64_t ns;		/* from the start signal to the last item */
 	uint64_t items;
-	/* The median QB_BATCH-item batch's time, per item. */
+	/*
+	 * The median QB_BATCH-item batch's time, per item, over the batches
+	 * in which the producers enqueued at least half a batch.
+	 */
 	double batch_ns_per_item;
 	uint64_t full;		/* enqueues refused (queue full), retried */
 	uint64_t starved;	/* items a producer waited for (pool empty) */
