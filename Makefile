@@ -52,6 +52,7 @@ VM_KERNEL = $(if $(KERNEL_DIR),--kernel $(KERNEL_DIR)/bzImage)
 DEPS_STAMP := $(TOP)/build/.deps-ok
 
 .PHONY: all module debug deps run check fuzz libfuzz check-debug kdebug-modules clean sparse bench \
+	bench-native \
 	deb install uninstall FORCE
 
 all: module
@@ -135,10 +136,21 @@ kdebug-modules:
 	$(call build_flavour,$(KDEBUG)/debug/src,debug,CONFIG_WIREGUARD_MPSC_DEBUG=y)
 
 # Benchmarks against the distro's wireguard.ko of KERNEL (tools/bench/bench.sh;
-# BENCH_QUICK=1 for a smoke run); results in bench/.  ONLY="mem queue net hs"
-# (any of them) runs some parts alone.
-bench: module $(DEPS_STAMP)
+# BENCH_QUICK=1 for a smoke run); results in bench/.  ONLY="mem queue net hs
+# native" (any of them) runs some parts alone; ONLY=native needs no module.
+comma := ,
+bench: $(if $(filter-out native,$(subst $(comma), ,$(ONLY))),module,$(if $(strip $(ONLY)),,module)) $(DEPS_STAMP)
 	ONLY="$(ONLY)" KERNEL=$(KERNEL) $(TOP)/tools/bench/bench.sh
+
+# `make bench-native`: the queue benchmark on this machine's own cores, no
+# VM (tools/bench/native): src/mpsc.c against a spinlocked list and KERNEL's
+# ptr_ring.h, both compiled for userspace.  Output also in
+# build/bench-native/results.txt; BENCH_QUICK=1 for a short run.  `make
+# bench` runs it too (its part "native").
+bench-native: $(DEPS_STAMP)
+	$(MAKE) -C $(TOP)/tools/bench/native run KERNEL=$(KERNEL) \
+		$(if $(KERNEL_DIR),PTR_RING_H=$(firstword $(wildcard $(KERNEL_DIR)/root/usr/src/linux-headers-*-common/include/linux/ptr_ring.h))) \
+		$(if $(filter 1,$(BENCH_QUICK)),RUN_FLAGS=-q)
 
 # `make deb`: build/deb/wgmpsc-dkms_<version>_all.deb, the DKMS source
 # package (debian/, tools/deb.sh); no kernel needed.

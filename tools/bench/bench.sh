@@ -14,6 +14,8 @@
 #          (aliases: tput, throughput)
 #   hs     handshakes: responder rate, throughput during a flood
 #          (alias: handshakes)
+#   native the queue benchmark natively on this host's cores, no VM
+#          (tools/bench/native; `make bench-native` runs it alone)
 #
 # Boots, in this order (each its own VM; see guest.sh for what runs):
 #   mem/queue: for each round r = 1..BENCH_ROUNDS, for each vCPU count of
@@ -29,6 +31,8 @@
 #              one boot "net-S": BENCH_ROUNDS rounds of the bare veth and
 #              both modules, anchor and wgmpsc alternating first; the
 #              handshake measures at the vCPU counts of BENCH_HS_SMP.
+#   native:    before any boot, on the host: build/bench-native/qbench-native
+#              (its quick run with BENCH_QUICK=1), output in native.txt.
 # Then tools/bench/report.py writes BENCH_OUT_DIR/results.md (also printed)
 # and the PNG plots.
 #
@@ -80,7 +84,7 @@ log() { echo "bench: [$(date +%H:%M:%S)] $*"; }
 
 # The parts to run, canonical names only.
 PARTS=
-for p in ${ONLY:-mem queue net hs}; do
+for p in ${ONLY:-mem queue net hs native}; do
 	p=${p//,/ }
 	for q in $p; do
 		case $q in
@@ -88,7 +92,8 @@ for p in ${ONLY:-mem queue net hs}; do
 		queue) ;;
 		net|tput|throughput) q=net ;;
 		hs|handshakes) q=hs ;;
-		*) die "ONLY: unknown part '$q' (mem, queue, net, hs)" ;;
+		native) ;;
+		*) die "ONLY: unknown part '$q' (mem, queue, net, hs, native)" ;;
 		esac
 		[[ " $PARTS " == *" $q "* ]] || PARTS="$PARTS $q"
 	done
@@ -96,6 +101,8 @@ done
 PARTS=${PARTS# }
 [ -n "$PARTS" ] || die "ONLY: no part given"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
+# Whether any part boots a VM (native alone needs no module).
+vms() { has mem || has queue || has net || has hs; }
 
 for n in "$BENCH_ROUNDS" "$BENCH_PEERS" "$BENCH_DEL_CAP" "$BENCH_DUR" "$BENCH_PINGS" "$QBENCH_ITEMS"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: '$n'"
@@ -104,9 +111,11 @@ done
 $PY -c 'import cryptography' 2>/dev/null || die "python3-cryptography is missing (make deps)"
 
 SRC_KO=${1:-$TOP/src/wgmpsc.ko}
-[ -f "$SRC_KO" ] || die "no module at $SRC_KO (make module)"
-if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
-	die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
+if vms; then
+	[ -f "$SRC_KO" ] || die "no module at $SRC_KO (make module)"
+	if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
+		die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
+	fi
 fi
 # The kernel: booted, and built for with its own release's compiler
 # (tools/kernels/make.sh), the same as `make KERNEL=...`.
@@ -124,15 +133,18 @@ T_START=$(date +%s)
 rm -rf "$WORK"
 mkdir -p "$WORK/data/keys" "$WORK/runs" "$OUT"
 rm -f "$OUT"/results.md "$OUT"/samples.txt "$OUT"/boots.txt "$OUT"/run-info.txt \
-	"$OUT"/rows.txt "$OUT"/*.png
+	"$OUT"/rows.txt "$OUT"/native.txt "$OUT"/*.png
 log "parts: $PARTS; rounds $BENCH_ROUNDS; output in $OUT"
 
 # The module under test is copied at once: others may rebuild src/ while
 # the VMs run.
-cp "$SRC_KO" "$WORK/wgmpsc.ko"
-WGMPSC_KO=$WORK/wgmpsc.ko
+WGMPSC_KO=
 GIT_DESC=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)
-log "wgmpsc: $SRC_KO ($(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1), srcversion $(modinfo -F srcversion "$WGMPSC_KO"))"
+if vms; then
+	cp "$SRC_KO" "$WORK/wgmpsc.ko"
+	WGMPSC_KO=$WORK/wgmpsc.ko
+	log "wgmpsc: $SRC_KO ($(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1), srcversion $(modinfo -F srcversion "$WGMPSC_KO"))"
+fi
 
 # The queue benchmark module, built from a copy of tools/bench/kmod
 # against wgmpsc's src/mpsc.c.
@@ -238,6 +250,24 @@ boot() {
 }
 
 : >"$OUT/samples.txt"
+# The native queue benchmark runs first, while no VM of this run is up:
+# its figures are the host's cores'.  KERNEL's ptr_ring.h is compiled in.
+if has native; then
+	log "native queue benchmark (tools/bench/native), on the host"
+	ring_h=$(find "$KERNEL_DIR/root/usr/src" -path '*-common/include/linux/ptr_ring.h' | head -n 1)
+	make -s -C "$HERE/native" KERNEL="$KERNEL" ${ring_h:+PTR_RING_H="$ring_h"} \
+		>"$WORK/native-build.log" 2>&1 ||
+		{ cat "$WORK/native-build.log"; die "the native queue benchmark does not build"; }
+	quick=()
+	[ "${BENCH_QUICK:-0}" = 1 ] && quick=(-q)
+	t0=$(date +%s)
+	"$TOP/build/bench-native/qbench-native" "${quick[@]}" -s "$WORK/native-samples.txt" |
+		tee "$OUT/native.txt" | sed -u 's/^/    /'
+	rc=${PIPESTATUS[0]}
+	echo "native (host, no VM) rc=$rc seconds=$(($(date +%s) - t0)) load=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/boots.txt"
+	cat "$WORK/native-samples.txt" >>"$OUT/samples.txt" 2>/dev/null
+	[ "$rc" = 0 ] || FAILED+=("native (rc=$rc, see ${OUT#"$TOP"/}/native.txt)")
+fi
 if has mem; then
 	phases=mem
 	has queue && phases="queue mem"
@@ -288,12 +318,14 @@ T_END=$(date +%s)
 	echo "vm_mem=$BENCH_VM_MEM"
 	echo "parts=$PARTS"
 	echo "quick=${BENCH_QUICK:-0}"
-	echo "wgmpsc_srcversion=$(modinfo -F srcversion "$WGMPSC_KO")"
 	echo "wgmpsc_git=$GIT_DESC"
-	anchor=$(find "$KERNEL_DIR/lib/modules/$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)" -name 'wireguard.ko*' | head -n 1)
-	echo "anchor_module=$anchor"
-	echo "anchor_version=$( [ -n "$anchor" ] && modinfo -F version "$anchor")"
-	echo "guest_kernel=$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)"
+	if [ -n "$WGMPSC_KO" ]; then
+		echo "wgmpsc_srcversion=$(modinfo -F srcversion "$WGMPSC_KO")"
+		anchor=$(find "$KERNEL_DIR/lib/modules/$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)" -name 'wireguard.ko*' | head -n 1)
+		echo "anchor_module=$anchor"
+		echo "anchor_version=$( [ -n "$anchor" ] && modinfo -F version "$anchor")"
+		echo "guest_kernel=$(modinfo -F vermagic "$WGMPSC_KO" | cut -d' ' -f1)"
+	fi
 	echo "guest_kernel_name=$KERNEL"
 	echo "preempt=${BENCH_PREEMPT:-}"
 	echo "qemu=$(qemu-system-x86_64 --version | head -n 1)"
@@ -304,7 +336,7 @@ T_END=$(date +%s)
 # BENCH_TAP=FILE: TAP lines on the table's completeness (make check).
 # README.md shows the tables of the latest complete run into bench/.
 readme=()
-if [ "$OUT" = "$TOP/bench" ] && [ "$PARTS" = "mem queue net hs" ] &&
+if [ "$OUT" = "$TOP/bench" ] && [ "${PARTS% native}" = "mem queue net hs" ] &&
 	[ "${BENCH_QUICK:-0}" != 1 ] && [ ${#FAILED[@]} = 0 ]; then
 	readme=(--readme "$TOP/README.md")
 fi

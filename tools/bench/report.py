@@ -5,8 +5,9 @@
 usage: report.py OUTDIR [--tap FILE] [--readme README.md]
 
 Reads OUTDIR/samples.txt (lines "R BOOT PHASE SMP ROUND MODULE METRIC
-VALUE", written by the guests), OUTDIR/run-info.txt and OUTDIR/boots.txt
-(bench.sh).  Every number comes from those files: nothing is assumed.
+VALUE", written by the guests and, for the phase "native", by
+tools/bench/native's qbench-native on the host), OUTDIR/run-info.txt and
+OUTDIR/boots.txt (bench.sh).  Every number comes from those files: nothing is assumed.
 
 For each measure: the median over rounds with min-max, per module, and the
 wgmpsc/anchor ratio computed per round pair (the same round's anchor and
@@ -150,7 +151,7 @@ PEERS = int(params.get("peers", 20000))
 BIG = int(params.get("big", 0))
 CAP = params.get("del_cap", "?")
 ROUNDS = params.get("rounds", "?")
-PARTS = params.get("parts", "mem queue net hs").split()
+PARTS = params.get("parts", "mem queue net hs native").split()
 
 # The rows the run was asked for come from run-info.txt, not from the
 # samples, so that a measure that produced nothing shows as "—" (and fails
@@ -284,6 +285,36 @@ for smp in QUEUE_SMPS:
                       ratio_cell("queue", smp, m, "mpsc", "ptr_ring")))
 
 
+# Native queue benchmark table (tools/bench/native): the host's CPUs, so
+# "smp" is the number of CPUs it ran on.  The cases it was asked for are
+# always measured on two CPUs or more; "2p" only on three or more.
+NATIVE_KINDS = ("mpsc", "mpsc_counted", "mpsc_bounded", "skblist",
+                "ptr_ring")
+nrows = []
+native_smps = smps("native") if "native" in PARTS else []
+if "native" in PARTS and not native_smps:
+    native_smps = [0]           # asked for, nothing measured: rows of "—"
+for smp in native_smps:
+    seen = {k[2][len("ns_per_item_"):] for k in data
+            if k[0] == "native" and k[1] == smp
+            and k[2].startswith("ns_per_item_")}
+    for case in ["1p", "2p-same", "2p-split"] + \
+            sorted(seen - {"1p", "2p-same", "2p-split"}):
+        m = "ns_per_item_" + case
+        for kind in NATIVE_KINDS:
+            full = stats(per_round("native", smp, "full_per_item_" + case,
+                                   kind).values())
+            nrows.append((case, kind,
+                          cell(stats(per_round("native", smp, m,
+                                               kind).values())),
+                          "1" if kind == "mpsc" else
+                          ratio_cell("native", smp, m, kind, "mpsc"),
+                          cell(stats(per_round("native", smp,
+                                               "run_ns_per_item_" + case,
+                                               kind).values())),
+                          "%.3f" % full[0] if full else "—"))
+
+
 # --------------------------------------------------------------------------
 def sh(cmd):
     try:
@@ -291,6 +322,13 @@ def sh(cmd):
                               text=True).stdout.strip()
     except OSError:
         return ""
+
+
+def md_table(header, table_rows):
+    """A Markdown table, then a blank line."""
+    out = ["| %s |" % " | ".join(header), "|%s" % ("---|" * len(header))]
+    out += ["| %s |" % " | ".join(str(c) for c in r) for r in table_rows]
+    return out + [""]
 
 
 cpu_model = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
@@ -347,9 +385,10 @@ md.append("Cells are *median (min–max)* over rounds.  The ratio column is "
           "anchor: the median per-round ratio).\n")
 
 T0 = len(md)
-md.append("| measure | vCPUs | veth (ceiling) | anchor | wgmpsc | "
-          "wgmpsc/anchor | target | met |")
-md.append("|---|---|---|---|---|---|---|---|")
+if rows:
+    md.append("| measure | vCPUs | veth (ceiling) | anchor | wgmpsc | "
+              "wgmpsc/anchor | target | met |")
+    md.append("|---|---|---|---|---|---|---|---|")
 section = None
 for (s, label, smp, v, a, w, ratio, target, met, _need) in rows:
     if s != section:
@@ -383,14 +422,53 @@ if qrows:
               "(skb_queue_tail/skb_dequeue, bounded by its qlen); ptr_ring "
               "is ptr_ring_produce/ptr_ring_consume.  Ratios per round; "
               "< 1 means mpsc is cheaper.\n")
-    Q0 = len(md)
-    md.append("| vCPUs | producers | mpsc ns/item | skblist ns/item | "
-              "ptr_ring ns/item | mpsc/skblist | mpsc/ptr_ring |")
-    md.append("|---|---|---|---|---|---|---|")
-    for r in qrows:
-        md.append("| %d | %d | %s | %s | %s | %s | %s |" % r)
-    md.append("")
-    QTABLE = md[Q0:]
+    QTABLE = md_table(("vCPUs", "producers", "mpsc ns/item",
+                       "skblist ns/item", "ptr_ring ns/item",
+                       "mpsc/skblist", "mpsc/ptr_ring"), qrows)
+    md.extend(QTABLE)
+
+if nrows:
+    loads = stats(v for smp in native_smps
+                  for v in per_round("native", smp, "loadavg1",
+                                     "host").values())
+    trip = stats(v for smp in native_smps
+                 for v in per_round("native", smp, "line_round_trip_ns",
+                                    "host").values())
+    md.append("### Native queue benchmark (tools/bench/native, on the "
+              "host's CPUs)\n")
+    md.append("The same three queues, natively: wgmpsc's src/mpsc.c and "
+              "the kernel's ptr_ring.h compiled unmodified for userspace, "
+              "and a spinlocked sk_buff_head written alike, with the "
+              "threads pinned to %s of the host's CPUs (%s), no VM.  "
+              "Nanoseconds per item, enqueue and dequeue together, "
+              "capacity 1,024; per repetition the median 256-item batch "
+              "(the steady state: batches hit by another process taking a "
+              "CPU are left out), and the whole run's time per item next "
+              "to it; median (min–max) over %s repetitions, ratios per "
+              "repetition, < 1 means cheaper than mpsc.  1p: one producer, "
+              "the consumer on another CPU; 2p-same: two producers "
+              "sharing a CPU; 2p-split: producers on two CPUs, one sharing "
+              "the consumer's (there ns/item is the whole run's: the "
+              "consumer's turns with that producer are part of the cost).  "
+              "Batches in which the producers enqueued less than half a "
+              "batch (their CPU taken by another process, the consumer "
+              "draining alone) are left out of the median.  "
+              "mpsc_counted is "
+              "wg_mpsc_enqueue_bounded() with a bound it never reaches "
+              "and credits per 64 items: its ratio is the cost of the "
+              "bound's bookkeeping; mpsc_bounded has the bound at 1,024.  "
+              "Load average (1 min) at each repetition's start: %s (it "
+              "counts the benchmark's own threads from the second on); "
+              "a cache line's round trip between the consumer's and the "
+              "producer's CPU: %s ns.  The whole output is in "
+              "native.txt.\n"
+              % (", ".join(str(x) for x in native_smps), cpu_model or "?",
+                 len(per_round("native", native_smps[0], "loadavg1",
+                               "host")) or "?",
+                 cell(loads), cell(trip)))
+    md.extend(md_table(("case", "queue", "ns/item", "/ mpsc",
+                        "whole run ns/item", "refused enqueues per item"),
+                       nrows))
 
 md.append("### Caveats\n")
 md.append("""- QEMU TCG emulates every guest instruction (crypto included) on a
@@ -622,6 +700,11 @@ if TAP:
         bad = [c for c in cells if not numeric(c)]
         tap_line(not bad, "bench queue row: %d producers, %d vCPUs%s"
                  % (prod, smp, " (not numeric: %s)" % ", ".join(bad)
+                    if bad else ""))
+    for (case, kind, *cells) in nrows:
+        bad = [c for c in cells if not numeric(c)]
+        tap_line(not bad, "bench native row: %s, %s%s"
+                 % (case, kind, " (not numeric: %s)" % ", ".join(bad)
                     if bad else ""))
     for png, want in (("throughput.png", NET_SMPS), ("memory.png", MEM_SMPS),
                       ("queue.png", QUEUE_SMPS), ("handshakes.png", HS_SMPS)):
