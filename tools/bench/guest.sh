@@ -153,16 +153,41 @@ phase_mem() {
 
 # --- throughput and latency ----------------------------------------------
 
+# outer_counts: in wa, wg0's tx bytes and packets (the WireGuard
+# messages sent, one datagram each on the wire) and veth0's tx packets:
+# the skbs that went through the outer UDP and IP layers (a UDP GSO packet
+# of many datagrams counts once).  veth0 carries nothing else worth
+# counting while iperf3 runs through the tunnel.
+outer_counts() {
+	ip netns exec wa sh -c 'cd /sys/class/net &&
+		cat wg0/statistics/tx_bytes wg0/statistics/tx_packets veth0/statistics/tx_packets' |
+		tr '\n' ' '
+}
+# per_mb N BEFORE AFTER: the growth of outer_counts' field N per MB (10^6
+# bytes) of messages sent.
+per_mb() {
+	awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		mb = (y[1] - x[1]) / 1e6
+		if (mb <= 0) print "nan"; else printf "%.1f", (y[n] - x[n]) / mb }'
+}
+
 # suite ROUND MODULE DEST: ping, TCP x1, TCP x4, UDP, into raw files that the
-# host parses; the R lines carry the headline numbers too.
+# host parses; the R lines carry the headline numbers too.  Around TCP x1
+# through the tunnel, outer_counts: datagrams and outer stack passes per MB.
 suite() {
-	local r=$1 mod=$2 dest=$3 base
+	local r=$1 mod=$2 dest=$3 base c0 c1
 	base=$BENCH_OUT/raw/net-$SMP-$r-$mod
 	ip netns exec wa ping -c "$BENCH_PINGS" -i 0.05 -W 2 "$dest" >"$base-ping.txt" 2>&1
 	result net "$r" "$mod" ping_rtt_median_ms "$(sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' "$base-ping.txt" |
 		sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+	[ "$mod" = veth ] || c0=$(outer_counts)
 	iperf "$dest" "$base-tcp1.json"
 	result net "$r" "$mod" tcp1_mbps "$(iperf_mbps "$base-tcp1.json")"
+	if [ "$mod" != veth ]; then
+		c1=$(outer_counts)
+		result net "$r" "$mod" tcp1_datagrams_per_mb "$(per_mb 2 "$c0" "$c1")"
+		result net "$r" "$mod" tcp1_stack_passes_per_mb "$(per_mb 3 "$c0" "$c1")"
+	fi
 	iperf "$dest" "$base-tcp4.json" -P 4
 	result net "$r" "$mod" tcp4_mbps "$(iperf_mbps "$base-tcp4.json")"
 	iperf "$dest" "$base-udp.json" -u -b "$BENCH_UDP_RATE" -l 1300

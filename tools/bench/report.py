@@ -244,6 +244,13 @@ for smp in NET_SMPS:
         **RATE_UP)
     add(S, "TCP, 4 streams (Mbit/s)", "net", smp, "tcp4_mbps", veth=True,
         **RATE_UP)
+    # Around TCP x1: the outer datagrams (wg0's tx packets) and the skbs
+    # that went through the outer UDP/IP stack (veth0's tx packets; a UDP
+    # GSO packet counts once) per MB of messages sent: the batching.
+    add(S, "TCP x1: outer datagrams per MB sent", "net", smp,
+        "tcp1_datagrams_per_mb")
+    add(S, "TCP x1: outer UDP/IP stack passes per MB sent", "net", smp,
+        "tcp1_stack_passes_per_mb")
     add(S, "UDP 1,300-byte datagrams at %sbit/s: delivered (Mbit/s)"
         % udp_rate, "net", smp, "udp_mbps", veth=True, **RATE_UP)
     add(S, "UDP at %sbit/s: loss (%%)" % udp_rate, "net", smp, "udp_loss_pct",
