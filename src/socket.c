@@ -324,11 +324,15 @@ static int wg_socket_xmit_gso(struct wg_device *wg, struct sock *sock,
 			      struct sk_buff *skb, struct dst_entry *dst,
 			      const struct wg_endpoint *endpoint, u8 ds)
 {
-	struct pcpu_sw_netstats *tstats = this_cpu_ptr(wg->dev->tstats);
+	struct pcpu_sw_netstats *tstats;
 	unsigned int more = skb_shinfo(skb)->gso_segs - 1;
-	u64 sent = u64_stats_read(&tstats->tx_packets);
-	unsigned long dropped = DEV_STATS_READ(wg->dev, tx_dropped);
+	unsigned long dropped;
+	u64 sent;
 
+	lockdep_assert_once(in_softirq());
+	tstats = this_cpu_ptr(wg->dev->tstats);
+	sent = u64_stats_read(&tstats->tx_packets);
+	dropped = DEV_STATS_READ(wg->dev, tx_dropped);
 	skb->ip_summed = CHECKSUM_PARTIAL;
 	skb->csum_start = skb_headroom(skb) - sizeof(struct udphdr);
 	skb->csum_offset = offsetof(struct udphdr, check);
