@@ -39,7 +39,15 @@ trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 
 # state: what wg-quick may touch, to compare before up and after down.
+# An address still in duplicate address detection prints "tentative" and
+# loses it a second later: wait that out so two snapshots differ only by
+# what wg-quick did.
 state() {
+	local i
+	for i in $(seq 50); do
+		[ -z "$(ip -6 addr show tentative)" ] && break
+		sleep 0.2
+	done
 	ip -4 rule show
 	ip -6 rule show
 	ip -4 route show table all | grep -v ' table local ' || true
