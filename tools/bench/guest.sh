@@ -8,10 +8,12 @@
 # usage: guest.sh PHASE...   (phases run in the order given)
 #
 #   mem    one round of the memory/configuration measures: wgmpsc first
-#          (20,000 peers; then $BENCH_BIG peers if set), then the anchor,
-#          which is left loaded with its device when $BENCH_DEL_ANCHOR is
-#          not 1: deleting a 20,000-peer anchor device takes minutes under
-#          TCG, so the host reboots the VM instead.  With BENCH_DEL_ANCHOR=1
+#          (20,000 peers; then $BENCH_BIG peers if set), then the anchor;
+#          each: growth per peer, setconf, three removals, the dump, the
+#          first ping (with its handshake) to a peer added last, then
+#          `ip link del` (wgmpsc's always; the anchor's device is left
+#          loaded when $BENCH_DEL_ANCHOR is not 1: deleting a 20,000-peer anchor device takes minutes under
+#          TCG, so the host reboots the VM instead).  With BENCH_DEL_ANCHOR=1
 #          the anchor's `ip link del` is timed up to $BENCH_DEL_CAP seconds
 #          and this must be the last phase of the boot.
 #   net    $BENCH_ROUNDS interleaved rounds, each module in turn (order
@@ -89,6 +91,73 @@ mem_fill() {
 	result mem "$round" "$mod" "${tag}_setconf_peers_per_s" \
 		"$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
 	remove_peers "$round" "$mod" "$tag" "$BENCH_DATA/peers-$n.keys"
+	mem_dump "$round" "$mod" "$n" || return 1
+	mem_handshake "$round" "$mod" "$n" || return 1
+}
+
+# mem_dump ROUND MODULE N: times `wg show wg0 dump` of the device that
+# mem_fill left (N peers less the three removed): every peer with its
+# allowed IPs through the netlink dump, and wg(8) printing them.
+mem_dump() {
+	local round=$1 mod=$2 n=$3 t secs lines
+	t=$(now)
+	lines=$(wg show wg0 dump | wc -l)
+	secs=$(elapsed "$t")
+	# One line for the interface, one per peer.
+	if [ "$lines" -ne $((n - 3 + 1)) ]; then
+		note "$mod: wg show dump printed $lines lines, expected $((n - 2))"
+		return 1
+	fi
+	result mem "$round" "$mod" "p${n}_dump_s" "$secs"
+}
+
+# mem_handshake ROUND MODULE N: a real peer, added after the N others, in
+# namespace wh across a veth; times the first ping to it from the big
+# device's side: the allowed-IPs lookup among N+1 entries, the handshake
+# (the big device initiates) and the ping's round trip.  Namespace wh is
+# gone again when this returns, so that `ip link del` is timed alone.
+mem_handshake() {
+	local round=$1 mod=$2 n=$3 t secs rc=0
+	ip netns add wh || return 1
+	ip link add vethh0 type veth peer name vethh1 netns wh || rc=1
+	ip addr add 192.168.79.1/24 dev vethh0
+	ip link set vethh0 up
+	ip -n wh addr add 192.168.79.2/24 dev vethh1
+	ip -n wh link set vethh1 up
+	ip -n wh link set lo up
+	ip -n wh link add wg0 type wireguard || rc=1
+	ip netns exec wh wg set wg0 private-key "$BENCH_KEYS/wa.key" listen-port 51821 \
+		peer "$(cat "$BENCH_KEYS/dev.pub")" allowed-ips 172.30.0.1/32 || rc=1
+	ip -n wh addr add 172.30.0.2/32 dev wg0
+	ip -n wh link set wg0 up
+	ip -n wh route add 172.30.0.1/32 dev wg0
+	wg set wg0 listen-port 51820 peer "$(cat "$BENCH_KEYS/wa.pub")" \
+		endpoint 192.168.79.2:51821 allowed-ips 172.30.0.2/32 || rc=1
+	ip addr add 172.30.0.1/32 dev wg0
+	ip link set wg0 up
+	ip route add 172.30.0.2/32 dev wg0
+	if [ "$rc" = 0 ]; then
+		t=$(now)
+		if ping -c 1 -W 20 -q 172.30.0.2 >/dev/null 2>&1; then
+			secs=$(elapsed "$t")
+			# The handshake is what answered, not a stale session.
+			if wg show wg0 latest-handshakes |
+				awk -v k="$(cat "$BENCH_KEYS/wa.pub")" '$1 == k && $2 > 0 { f = 1 } END { exit !f }'; then
+				result mem "$round" "$mod" "p${n}_handshake_last_s" "$secs"
+			else
+				note "$mod: ping answered without a handshake"; rc=1
+			fi
+		else
+			note "$mod: no answer from the peer added last"; rc=1
+		fi
+	fi
+	ip link set wg0 down
+	# Deleted here, not by the namespace's teardown in the background.
+	ip -n wh link del wg0 2>/dev/null
+	ip link del vethh0 2>/dev/null
+	ip netns del wh
+	settle 2
+	return "$rc"
 }
 
 # mem_del ROUND MODULE N CAP: times `ip link del wg0`, up to CAP seconds.
