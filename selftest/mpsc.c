@@ -84,11 +84,22 @@ static struct qtest_tag *qtest_tag(struct sk_buff *skb)
 		__ok;							\
 	})
 
+/* The consumer's calls on a queue of the tests' own, both halves. */
+static struct sk_buff *qtest_dequeue(struct wg_mpsc_queue *q)
+{
+	return wg_mpsc_dequeue(&q->prod, &q->cons);
+}
+
+static struct sk_buff *qtest_peek(struct wg_mpsc_queue *q)
+{
+	return wg_mpsc_peek(&q->prod, &q->cons);
+}
+
 /* Dequeue must give @want, and give it with ->prev cleared. */
 static bool qtest_take(struct wg_mpsc_queue *q, struct sk_buff *want,
 		       const char *what)
 {
-	struct sk_buff *skb = wg_mpsc_dequeue(q);
+	struct sk_buff *skb = qtest_dequeue(q);
 
 	if (skb != want) {
 		fail("%s: dequeued %p, wanted %p", what, skb, want);
@@ -103,29 +114,29 @@ static bool qtest_take(struct wg_mpsc_queue *q, struct sk_buff *want,
 
 static bool case_empty(struct wg_mpsc_queue *q, struct sk_buff **s)
 {
-	if (!expect(!wg_mpsc_dequeue(q), "dequeue of a new queue"))
+	if (!expect(!qtest_dequeue(q), "dequeue of a new queue"))
 		return false;
-	if (!expect(!wg_mpsc_peek(q), "peek of a new queue"))
+	if (!expect(!qtest_peek(q), "peek of a new queue"))
 		return false;
-	if (!expect(!wg_mpsc_dequeue(q), "second dequeue of a new queue"))
+	if (!expect(!qtest_dequeue(q), "second dequeue of a new queue"))
 		return false;
 	return true;
 }
 
 static bool case_peek(struct wg_mpsc_queue *q, struct sk_buff **s)
 {
-	wg_mpsc_enqueue(q, s[0]);
-	if (!expect(wg_mpsc_peek(q) == s[0], "peek of one"))
+	wg_mpsc_enqueue(&q->prod, s[0]);
+	if (!expect(qtest_peek(q) == s[0], "peek of one"))
 		return false;
-	if (!expect(wg_mpsc_peek(q) == s[0], "second peek of one"))
+	if (!expect(qtest_peek(q) == s[0], "second peek of one"))
 		return false;
-	wg_mpsc_enqueue(q, s[1]);
-	if (!expect(wg_mpsc_peek(q) == s[0], "peek of two"))
+	wg_mpsc_enqueue(&q->prod, s[1]);
+	if (!expect(qtest_peek(q) == s[0], "peek of two"))
 		return false;
 	if (!qtest_take(q, s[0], "after peeks") ||
 	    !qtest_take(q, s[1], "after peeks"))
 		return false;
-	if (!expect(!wg_mpsc_peek(q), "peek of an emptied queue"))
+	if (!expect(!qtest_peek(q), "peek of an emptied queue"))
 		return false;
 	return qtest_take(q, NULL, "emptied");
 }
@@ -135,7 +146,7 @@ static bool case_fifo(struct wg_mpsc_queue *q, struct sk_buff **s)
 	unsigned int i, round;
 
 	for (i = 0; i < QTEST_SKBS; i++)
-		wg_mpsc_enqueue(q, s[i]);
+		wg_mpsc_enqueue(&q->prod, s[i]);
 	for (i = 0; i < QTEST_SKBS; i++)
 		if (!qtest_take(q, s[i], "fifo"))
 			return false;
@@ -144,18 +155,18 @@ static bool case_fifo(struct wg_mpsc_queue *q, struct sk_buff **s)
 
 	/* Interleaved, and through empty often: the stub goes round. */
 	for (round = 0; round < 3; round++) {
-		wg_mpsc_enqueue(q, s[0]);
-		wg_mpsc_enqueue(q, s[1]);
+		wg_mpsc_enqueue(&q->prod, s[0]);
+		wg_mpsc_enqueue(&q->prod, s[1]);
 		if (!qtest_take(q, s[0], "interleaved"))
 			return false;
-		wg_mpsc_enqueue(q, s[2]);
-		if (!expect(wg_mpsc_peek(q) == s[1], "interleaved peek"))
+		wg_mpsc_enqueue(&q->prod, s[2]);
+		if (!expect(qtest_peek(q) == s[1], "interleaved peek"))
 			return false;
 		if (!qtest_take(q, s[1], "interleaved") ||
 		    !qtest_take(q, s[2], "interleaved") ||
 		    !qtest_take(q, NULL, "interleaved"))
 			return false;
-		wg_mpsc_enqueue(q, s[3]);
+		wg_mpsc_enqueue(&q->prod, s[3]);
 		if (!qtest_take(q, s[3], "one at a time") ||
 		    !qtest_take(q, NULL, "one at a time"))
 			return false;
@@ -169,26 +180,26 @@ static bool bound_steps(struct wg_mpsc_queue *q, struct sk_buff **s)
 	unsigned int i;
 
 	for (i = 0; i < bound; i++) {
-		if (!expect(wg_mpsc_enqueue_bounded(q, s[i], bound),
+		if (!expect(wg_mpsc_enqueue_bounded(&q->prod, s[i], bound),
 			    "refused #%u below the bound", i))
 			return false;
 	}
-	if (!expect(!wg_mpsc_enqueue_bounded(q, s[4], bound),
+	if (!expect(!wg_mpsc_enqueue_bounded(&q->prod, s[4], bound),
 		    "accepted at the bound"))
 		return false;
 	/* Refused means not enqueued: s[4] must not come out. */
 	if (!qtest_take(q, s[0], "bound") || !qtest_take(q, s[1], "bound"))
 		return false;
 	/* Dequeued but not credited: still charged. */
-	if (!expect(!wg_mpsc_enqueue_bounded(q, s[4], bound),
+	if (!expect(!wg_mpsc_enqueue_bounded(&q->prod, s[4], bound),
 		    "accepted before credits came back"))
 		return false;
-	wg_mpsc_consumed(q, 2);
-	if (!expect(wg_mpsc_enqueue_bounded(q, s[4], bound) &&
-		    wg_mpsc_enqueue_bounded(q, s[5], bound),
+	wg_mpsc_consumed(&q->prod, 2);
+	if (!expect(wg_mpsc_enqueue_bounded(&q->prod, s[4], bound) &&
+		    wg_mpsc_enqueue_bounded(&q->prod, s[5], bound),
 		    "refused after credits"))
 		return false;
-	if (!expect(!wg_mpsc_enqueue_bounded(q, s[6], bound),
+	if (!expect(!wg_mpsc_enqueue_bounded(&q->prod, s[6], bound),
 		    "accepted over the bound after credits"))
 		return false;
 	for (i = 2; i < 6; i++) {
@@ -197,13 +208,13 @@ static bool bound_steps(struct wg_mpsc_queue *q, struct sk_buff **s)
 	}
 	if (!qtest_take(q, NULL, "bound drained"))
 		return false;
-	wg_mpsc_consumed(q, 4);
-	if (!expect(wg_mpsc_enqueue_bounded(q, s[6], UINT_MAX),
+	wg_mpsc_consumed(&q->prod, 4);
+	if (!expect(wg_mpsc_enqueue_bounded(&q->prod, s[6], UINT_MAX),
 		    "refused under UINT_MAX"))
 		return false;
 	if (!qtest_take(q, s[6], "unbounded"))
 		return false;
-	wg_mpsc_consumed(q, 1);
+	wg_mpsc_consumed(&q->prod, 1);
 	return true;
 }
 
@@ -215,13 +226,13 @@ static bool case_bound(struct wg_mpsc_queue *q, struct sk_buff **s)
 /* The same, with both counters about to wrap around 2^32. */
 static bool case_bound_wrap(struct wg_mpsc_queue *q, struct sk_buff **s)
 {
-	atomic_set(&q->enqueued, -3);
-	q->consumed = (u32)-3;
+	atomic_set(&q->prod.enqueued, -3);
+	q->prod.consumed = (u32)-3;
 	if (!bound_steps(q, s))
 		return false;
-	if (!expect((u32)atomic_read(&q->enqueued) == q->consumed &&
-		    q->consumed < 16, "counters did not wrap: %u %u",
-		    (u32)atomic_read(&q->enqueued), q->consumed))
+	if (!expect((u32)atomic_read(&q->prod.enqueued) == q->prod.consumed &&
+		    q->prod.consumed < 16, "counters did not wrap: %u %u",
+		    (u32)atomic_read(&q->prod.enqueued), q->prod.consumed))
 		return false;
 	return true;
 }
@@ -234,29 +245,32 @@ static bool case_charged(struct wg_mpsc_queue *q, struct sk_buff **s)
 {
 	const unsigned int bound = 8;
 
-	if (!expect(wg_mpsc_enqueue_charged(q, s[0], 20, bound),
+	if (!expect(wg_mpsc_enqueue_charged(&q->prod, s[0], 20, bound),
 		    "an empty queue refused a node bigger than the bound") ||
-	    !expect(!wg_mpsc_enqueue_charged(q, s[1], 1, bound),
+	    !expect(!wg_mpsc_enqueue_charged(&q->prod, s[1], 1, bound),
 		    "accepted with the charge past the bound") ||
 	    !qtest_take(q, s[0], "charged") || !qtest_take(q, NULL, "charged"))
 		return false;
-	wg_mpsc_consumed(q, 20);
-	if (!expect(wg_mpsc_enqueue_charged(q, s[1], 5, bound),
+	wg_mpsc_consumed(&q->prod, 20);
+	if (!expect(wg_mpsc_enqueue_charged(&q->prod, s[1], 5, bound),
 		    "refused 5 of 8") ||
-	    !expect(!wg_mpsc_enqueue_charged(q, s[2], 4, bound),
+	    !expect(!wg_mpsc_enqueue_charged(&q->prod, s[2], 4, bound),
 		    "accepted 4 more than 5 of 8") ||
-	    !expect(wg_mpsc_enqueue_charged(q, s[2], 3, bound),
+	    !expect(wg_mpsc_enqueue_charged(&q->prod, s[2], 3, bound),
 		    "refused 3 more than 5 of 8") ||
-	    !expect(!wg_mpsc_enqueue_charged(q, s[3], 1, bound),
+	    !expect(!wg_mpsc_enqueue_charged(&q->prod, s[3], 1, bound),
 		    "accepted one more at the bound"))
 		return false;
 	if (!qtest_take(q, s[1], "charged") || !qtest_take(q, s[2], "charged") ||
 	    !qtest_take(q, NULL, "charged"))
 		return false;
-	wg_mpsc_consumed(q, 8);
-	return expect((u32)atomic_read(&q->enqueued) == q->consumed,
+	wg_mpsc_consumed(&q->prod, 0);
+	if (!expect(wg_mpsc_charged(&q->prod), "no credits took the charge"))
+		return false;
+	wg_mpsc_consumed(&q->prod, 8);
+	return expect((u32)atomic_read(&q->prod.enqueued) == q->prod.consumed,
 		      "charges %u and credits %u differ",
-		      (u32)atomic_read(&q->enqueued), q->consumed);
+		      (u32)atomic_read(&q->prod.enqueued), q->prod.consumed);
 }
 
 /* A GSO skb: its segments hang off ->next, its tail sits in ->prev. */
@@ -271,10 +285,10 @@ static bool case_segments(struct wg_mpsc_queue *q, struct sk_buff **s)
 	s[2]->next = NULL;
 	for (round = 0; round < 2 && ok; round++) {
 		gso->prev = s[2];
-		wg_mpsc_enqueue(q, gso);
+		wg_mpsc_enqueue(&q->prod, gso);
 		/* Round 0 with a packet behind, round 1 alone (stub path). */
 		if (!round)
-			wg_mpsc_enqueue(q, s[3]);
+			wg_mpsc_enqueue(&q->prod, s[3]);
 		ok = qtest_take(q, gso, "segments");
 		if (ok && (gso->next != s[1] || s[1]->next != s[2] ||
 			   s[2]->next)) {
@@ -298,7 +312,7 @@ static struct sk_buff *half_enqueue(struct wg_mpsc_queue *q,
 				    struct sk_buff *skb)
 {
 	skb->prev = NULL;
-	return xchg(&q->head, skb);
+	return xchg(&q->prod.head, skb);
 }
 
 static void finish_enqueue(struct sk_buff *prev, struct sk_buff *skb)
@@ -313,7 +327,7 @@ static bool see_nothing(struct wg_mpsc_queue *q, const char *what)
 	unsigned int i;
 
 	for (i = 0; i < 3; i++) {
-		if (wg_mpsc_peek(q) || wg_mpsc_dequeue(q)) {
+		if (qtest_peek(q) || qtest_dequeue(q)) {
 			fail("in-flight: %s: saw a packet past the gap", what);
 			return false;
 		}
@@ -326,12 +340,12 @@ static bool case_in_flight(struct wg_mpsc_queue *q, struct sk_buff **s)
 	struct sk_buff *prev;
 
 	/* Gap after a complete packet: both it and later ones are held. */
-	wg_mpsc_enqueue(q, s[0]);
+	wg_mpsc_enqueue(&q->prod, s[0]);
 	prev = half_enqueue(q, s[1]);
 	if (!expect(prev == s[0], "exchange gave %p, not the head", prev))
 		return false;
-	wg_mpsc_enqueue(q, s[2]);
-	wg_mpsc_enqueue(q, s[3]);
+	wg_mpsc_enqueue(&q->prod, s[2]);
+	wg_mpsc_enqueue(&q->prod, s[3]);
 	if (!see_nothing(q, "after one"))
 		return false;
 	finish_enqueue(prev, s[1]);
@@ -339,7 +353,7 @@ static bool case_in_flight(struct wg_mpsc_queue *q, struct sk_buff **s)
 		return false;
 	/* A second gap behind what is left, with the consumer mid-way. */
 	prev = half_enqueue(q, s[4]);
-	wg_mpsc_enqueue(q, s[5]);
+	wg_mpsc_enqueue(&q->prod, s[5]);
 	if (!qtest_take(q, s[1], "second gap") ||
 	    !qtest_take(q, s[2], "second gap"))
 		return false;
@@ -354,7 +368,7 @@ static bool case_in_flight(struct wg_mpsc_queue *q, struct sk_buff **s)
 
 	/* Gap on an empty queue, i.e. after the stub. */
 	prev = half_enqueue(q, s[6]);
-	wg_mpsc_enqueue(q, s[7]);
+	wg_mpsc_enqueue(&q->prod, s[7]);
 	if (!see_nothing(q, "on empty"))
 		return false;
 	finish_enqueue(prev, s[6]);
@@ -389,7 +403,7 @@ static bool run_cases(void)
 		}
 	}
 	for (i = 0; i < ARRAY_SIZE(qtest_cases) && ok; i++) {
-		wg_mpsc_init(&q);
+		wg_mpsc_init(&q.prod, &q.cons);
 		ok = qtest_cases[i].run(&q, s);
 		if (!ok)
 			fail("case %s", qtest_cases[i].name);
@@ -517,9 +531,9 @@ static int qtest_produce(void *data)
 		tag->queued = 1;
 		tag->seq = seq;
 		if (!run->bound) {
-			wg_mpsc_enqueue(&run->queue, skb);
+			wg_mpsc_enqueue(&run->queue.prod, skb);
 		} else {
-			while (!wg_mpsc_enqueue_bounded(&run->queue, skb,
+			while (!wg_mpsc_enqueue_bounded(&run->queue.prod, skb,
 							run->bound)) {
 				atomic_inc(&run->refusals);
 				if (!qtest_wait_consumer(run, "refused"))
@@ -548,7 +562,7 @@ static bool qtest_check(struct qtest_run *run, struct sk_buff *skb)
 	struct qtest_tag *tag;
 	bool ok = false;
 
-	if ((void *)skb == (void *)&run->queue.stub) {
+	if ((void *)skb == (void *)&run->queue.cons.stub) {
 		fail("concurrent: the stub was dequeued");
 		return false;
 	}
@@ -577,7 +591,7 @@ static bool qtest_drain(struct qtest_run *run)
 	struct sk_buff *skb;
 	unsigned int n = 0;
 
-	while ((skb = wg_mpsc_dequeue(&run->queue))) {
+	while ((skb = qtest_dequeue(&run->queue))) {
 		if (!qtest_check(run, skb))
 			return false;
 		n++;
@@ -585,7 +599,7 @@ static bool qtest_drain(struct qtest_run *run)
 	run->max_batch = max(run->max_batch, n);
 	if (!run->bound)
 		return true;
-	wg_mpsc_consumed(&run->queue, n);
+	wg_mpsc_consumed(&run->queue.prod, n);
 	/* All n were charged and uncredited at once. */
 	if (n > run->bound + run->producers - 1) {
 		fail("concurrent: batch of %u over the soft bound %u + %u - 1",
@@ -710,14 +724,14 @@ static bool qtest_verify(struct qtest_run *run)
 			return false;
 		}
 	}
-	if (wg_mpsc_peek(&run->queue)) {
+	if (qtest_peek(&run->queue)) {
 		fail("concurrent: packets left after the end");
 		return false;
 	}
-	if ((u32)atomic_read(&run->queue.enqueued) != run->queue.consumed) {
+	if (wg_mpsc_charged(&run->queue.prod)) {
 		fail("concurrent: %u charged, %u credited",
-		     (u32)atomic_read(&run->queue.enqueued),
-		     run->queue.consumed);
+		     (u32)atomic_read(&run->queue.prod.enqueued),
+		     run->queue.prod.consumed);
 		return false;
 	}
 	return true;
@@ -733,7 +747,7 @@ static bool run_concurrent(unsigned int bound)
 		fail("no memory");
 		return false;
 	}
-	wg_mpsc_init(&run->queue);
+	wg_mpsc_init(&run->queue.prod, &run->queue.cons);
 	run->producers = clamp_t(unsigned int, num_online_cpus() + 1,
 				 QTEST_MIN_PRODUCERS, QTEST_MAX_PRODUCERS);
 	run->items = QTEST_ITEMS / run->producers;

@@ -60,6 +60,16 @@
  * is about to take the only node left, and steps over it when it comes back
  * to the tail.  The stub is re-enqueued only when the tail is the head and
  * is not the stub, so it is never in the list twice.
+ *
+ * Who writes what (mpsc.h: the two halves, each on its own cache line in
+ * a peer): a producer writes the producers' half (its exchange of the
+ * head, its charge) and the node it links to, which is another packet or,
+ * on an empty queue, the stub in the consumer's half.  The consumer
+ * writes its half (the tail) at every dequeue; it reads the producers'
+ * half only at the last linked node, and writes it only to re-enqueue the
+ * stub there and to return credits once per batch.  So while the queue
+ * holds more than one node, producers and consumer share no line but the
+ * packets'.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -78,23 +88,24 @@ static_assert(offsetof(struct wg_mpsc_stub, prev) ==
 static_assert(__same_type(((struct wg_mpsc_stub *)NULL)->prev,
 			  ((struct sk_buff *)NULL)->prev));
 static_assert(sizeof(struct wg_mpsc_stub) <= sizeof(struct sk_buff));
-/* Two per peer within the data path's share of the peer's budget. */
-static_assert(sizeof(struct wg_mpsc_queue) <= 40);
+/* Two of each per peer within the data path's share of its budget. */
+static_assert(sizeof(struct wg_mpsc_prod) <= 16);
+static_assert(sizeof(struct wg_mpsc_cons) <= 24);
 
 /* The stub as a node.  Only its ->prev is ever accessed through this. */
-static struct sk_buff *mpsc_stub(struct wg_mpsc_queue *q)
+static struct sk_buff *mpsc_stub(struct wg_mpsc_cons *cons)
 {
-	return (struct sk_buff *)&q->stub;
+	return (struct sk_buff *)&cons->stub;
 }
 
-void wg_mpsc_init(struct wg_mpsc_queue *q)
+void wg_mpsc_init(struct wg_mpsc_prod *prod, struct wg_mpsc_cons *cons)
 {
-	q->stub.next = NULL;
-	q->stub.prev = NULL;
-	q->head = mpsc_stub(q);
-	q->tail = mpsc_stub(q);
-	atomic_set(&q->enqueued, 0);
-	q->consumed = 0;
+	cons->stub.next = NULL;
+	cons->stub.prev = NULL;
+	cons->tail = mpsc_stub(cons);
+	prod->head = mpsc_stub(cons);
+	atomic_set(&prod->enqueued, 0);
+	prod->consumed = 0;
 }
 
 /*
@@ -102,13 +113,13 @@ void wg_mpsc_init(struct wg_mpsc_queue *q)
  * safe in any context.  A producer interrupted between the two steps by
  * another on the same CPU is fine: the gap lasts until it resumes.
  */
-void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb)
+void wg_mpsc_enqueue(struct wg_mpsc_prod *prod, struct sk_buff *skb)
 {
 	struct sk_buff *prev;
 
 	/* Not reachable by anyone until the exchange publishes it. */
 	skb->prev = NULL;
-	prev = xchg_release(&q->head, skb);
+	prev = xchg_release(&prod->head, skb);
 	/*
 	 * Release: the skb's contents before the link (see above).  @prev
 	 * cannot be dequeued before this store: the consumer does not take a
@@ -126,7 +137,9 @@ void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb)
  *  - two counters, each with a single kind of writer: producers add to
  *    @enqueued; the consumer adds to @consumed once per batch with a plain
  *    store-release, no atomic read-modify-write at all.  What is charged
- *    is their difference mod 2^32;
+ *    is their difference mod 2^32.  Both are in the producers' half, which
+ *    producers write anyway: the consumer takes that line once per batch,
+ *    not once per packet;
  *  - a producer checks, then adds with a non-returning atomic_add(): no
  *    compare-and-swap, no retry.  Check and add are not one step, so
  *    producers racing at the limit may all pass: the charge can reach
@@ -151,17 +164,17 @@ void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb)
  * credit sees the charge too.  The charge comes before the enqueue for the
  * same reason: a packet is never credited before it is charged.
  */
-bool wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q, struct sk_buff *skb,
+bool wg_mpsc_enqueue_charged(struct wg_mpsc_prod *prod, struct sk_buff *skb,
 			     unsigned int n, unsigned int bound)
 {
 	/* Acquire, against wg_mpsc_consumed(): see above. */
-	u32 consumed = smp_load_acquire(&q->consumed);
-	u32 charged = (u32)atomic_read(&q->enqueued) - consumed;
+	u32 consumed = smp_load_acquire(&prod->consumed);
+	u32 charged = (u32)atomic_read(&prod->enqueued) - consumed;
 
 	if (charged && (charged >= bound || n > bound - charged))
 		return false;
-	atomic_add(n, &q->enqueued);
-	wg_mpsc_enqueue(q, skb);
+	atomic_add(n, &prod->enqueued);
+	wg_mpsc_enqueue(prod, skb);
 	return true;
 }
 
@@ -180,18 +193,19 @@ static struct sk_buff *mpsc_next(struct sk_buff *skb)
  * in *@next, or NULL.  Moves the tail past the stub and may re-enqueue the
  * stub, neither of which changes what the queue holds.
  */
-static struct sk_buff *mpsc_first(struct wg_mpsc_queue *q,
+static struct sk_buff *mpsc_first(struct wg_mpsc_prod *prod,
+				  struct wg_mpsc_cons *cons,
 				  struct sk_buff **next)
 {
-	struct sk_buff *stub = mpsc_stub(q);
-	struct sk_buff *tail = q->tail;
+	struct sk_buff *stub = mpsc_stub(cons);
+	struct sk_buff *tail = cons->tail;
 	struct sk_buff *succ = mpsc_next(tail);
 
 	if (tail == stub) {
 		/* Empty, or the first producer is between its two steps. */
 		if (!succ)
 			return NULL;
-		q->tail = succ;
+		cons->tail = succ;
 		tail = succ;
 		succ = mpsc_next(tail);
 	}
@@ -202,10 +216,10 @@ static struct sk_buff *mpsc_first(struct wg_mpsc_queue *q,
 		 * gap.  Re-enqueuing the stub then would put it in the list
 		 * twice if it is there already.
 		 */
-		if (tail != READ_ONCE(q->head))
+		if (tail != READ_ONCE(prod->head))
 			return NULL;
 		/* The last node: put the stub behind it, then take it. */
-		wg_mpsc_enqueue(q, stub);
+		wg_mpsc_enqueue(prod, stub);
 		succ = mpsc_next(tail);
 		/* A producer exchanged before the stub and is linking. */
 		if (!succ)
@@ -215,14 +229,15 @@ static struct sk_buff *mpsc_first(struct wg_mpsc_queue *q,
 	return tail;
 }
 
-struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_queue *q)
+struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_prod *prod,
+				struct wg_mpsc_cons *cons)
 {
 	struct sk_buff *skb, *next;
 
-	skb = mpsc_first(q, &next);
+	skb = mpsc_first(prod, cons, &next);
 	if (!skb)
 		return NULL;
-	q->tail = next;
+	cons->tail = next;
 	/*
 	 * Nobody writes skb->prev any more (its one link is stored).  Clear
 	 * it so that no pointer into the queue, maybe to the stub inside the
@@ -232,7 +247,8 @@ struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_queue *q)
 	return skb;
 }
 
-struct sk_buff *wg_mpsc_peek(struct wg_mpsc_queue *q)
+struct sk_buff *wg_mpsc_peek(struct wg_mpsc_prod *prod,
+			     struct wg_mpsc_cons *cons)
 {
 	struct sk_buff *next;
 
@@ -240,16 +256,19 @@ struct sk_buff *wg_mpsc_peek(struct wg_mpsc_queue *q)
 	 * Only the consumer moves the tail, and a node is returned only once
 	 * its successor is known, so the next dequeue returns the same skb.
 	 */
-	return mpsc_first(q, &next);
+	return mpsc_first(prod, cons, &next);
 }
 
-void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n)
+void wg_mpsc_consumed(struct wg_mpsc_prod *prod, unsigned int n)
 {
+	/* Even a store of the same value would take the producers' line. */
+	if (!n)
+		return;
 	/*
 	 * Its only writer: a plain read of it is exact.  Release, against
 	 * wg_mpsc_enqueue_charged(): see there.
 	 */
-	smp_store_release(&q->consumed, q->consumed + n);
+	smp_store_release(&prod->consumed, prod->consumed + n);
 }
 
 #ifdef CONFIG_WIREGUARD_MPSC_DEBUG

@@ -32,6 +32,7 @@
 #define _WG_MPSC_H
 
 #include <linux/atomic.h>
+#include <linux/cache.h>
 #include <linux/compiler.h>
 #include <linux/skbuff.h>
 #include <linux/types.h>
@@ -50,29 +51,61 @@ struct wg_mpsc_stub {
 };
 
 /*
- * 40 bytes on 64-bit.  Nodes are linked oldest to newest: node->prev is
- * the node enqueued after it.
+ * A queue comes in two halves, one per kind of writer, so that each can
+ * sit on a cache line of its own: an enqueue then writes only the
+ * producers' line and a dequeue only the consumer's, and neither takes
+ * the other's line away on every packet.  Nodes are linked oldest to
+ * newest: node->prev is the node enqueued after it.
+ *
+ * The producers' half, 16 bytes on 64-bit: every enqueue writes it.
  */
-struct wg_mpsc_queue {
+struct wg_mpsc_prod {
 	/* The newest node; every producer exchanges it. */
 	struct sk_buff *head;
-	/* The oldest node (maybe the stub); the consumer's alone. */
-	struct sk_buff *tail;
-	struct wg_mpsc_stub stub;
 	/* Packets charged by admitted enqueues, mod 2^32; producers add. */
 	atomic_t enqueued;
-	/* Credits the consumer returned, mod 2^32; only it writes them. */
+	/*
+	 * Credits the consumer returned, mod 2^32; only it writes them,
+	 * once per batch.  Every bounded enqueue reads them, so they live
+	 * here: on the consumer's line, written at every dequeue, that read
+	 * would fetch the line back from the consumer once per packet.
+	 */
 	u32 consumed;
 };
 
-void wg_mpsc_init(struct wg_mpsc_queue *q);
+/*
+ * The consumer's half, 24 bytes on 64-bit: each dequeue writes the tail.
+ * Producers write here only to link a node behind the stub, when the
+ * queue was empty.
+ */
+struct wg_mpsc_cons {
+	/* The oldest node (maybe the stub); the consumer's alone. */
+	struct sk_buff *tail;
+	struct wg_mpsc_stub stub;
+};
+
+/*
+ * A queue on its own, both halves on lines of their own: for users with
+ * a single queue (the self-test, the benchmarks).  The peer places the
+ * halves of its two queues itself (peer.h).
+ */
+struct wg_mpsc_queue {
+	struct wg_mpsc_prod prod ____cacheline_aligned_in_smp;
+	struct wg_mpsc_cons cons ____cacheline_aligned_in_smp;
+};
+
+/*
+ * Before the queue is reachable by any producer.  Whatever takes both
+ * halves must be given the two that were initialized together here.
+ */
+void wg_mpsc_init(struct wg_mpsc_prod *prod, struct wg_mpsc_cons *cons);
 
 /*
  * Multi-producer: any context, concurrently with other producers and the
  * consumer.  Unbounded and uncounted: a queue is either fed only by this
  * or only by wg_mpsc_enqueue_bounded(), never both.
  */
-void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb);
+void wg_mpsc_enqueue(struct wg_mpsc_prod *prod, struct sk_buff *skb);
 
 /*
  * Multi-producer.  Enqueues @skb, charged @n packets (the segments of a
@@ -82,7 +115,7 @@ void wg_mpsc_enqueue(struct wg_mpsc_queue *q, struct sk_buff *skb);
  * still gets through.  Soft: see mpsc.c.  A bound of UINT_MAX counts
  * without ever refusing.
  */
-bool __must_check wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q,
+bool __must_check wg_mpsc_enqueue_charged(struct wg_mpsc_prod *prod,
 					  struct sk_buff *skb, unsigned int n,
 					  unsigned int bound);
 
@@ -91,38 +124,42 @@ bool __must_check wg_mpsc_enqueue_charged(struct wg_mpsc_queue *q,
  * back.  A snapshot, stale as soon as it is taken: for choices that are
  * right either way, like sending a keepalive or not.
  */
-static inline bool wg_mpsc_charged(struct wg_mpsc_queue *q)
+static inline bool wg_mpsc_charged(struct wg_mpsc_prod *prod)
 {
 	/* No ordering: any answer is a right one for a snapshot. */
-	return (u32)atomic_read(&q->enqueued) != READ_ONCE(q->consumed);
+	return (u32)atomic_read(&prod->enqueued) != READ_ONCE(prod->consumed);
 }
 
 /* Multi-producer.  wg_mpsc_enqueue_charged() for one packet. */
 static inline bool __must_check
-wg_mpsc_enqueue_bounded(struct wg_mpsc_queue *q, struct sk_buff *skb,
+wg_mpsc_enqueue_bounded(struct wg_mpsc_prod *prod, struct sk_buff *skb,
 			unsigned int bound)
 {
-	return wg_mpsc_enqueue_charged(q, skb, 1, bound);
+	return wg_mpsc_enqueue_charged(prod, skb, 1, bound);
 }
 
 /*
  * Single consumer.  The oldest skb, removed, or NULL when the queue is
- * empty or a producer is between its exchange and its link.
+ * empty or a producer is between its exchange and its link.  It writes
+ * the producers' half only when it takes the last node (mpsc.c: the stub).
  */
-struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_queue *q);
+struct sk_buff *wg_mpsc_dequeue(struct wg_mpsc_prod *prod,
+				struct wg_mpsc_cons *cons);
 
 /*
  * Single consumer.  What wg_mpsc_dequeue() would return, left in place;
  * when it is not NULL, the next dequeue returns that very skb.
  */
-struct sk_buff *wg_mpsc_peek(struct wg_mpsc_queue *q);
+struct sk_buff *wg_mpsc_peek(struct wg_mpsc_prod *prod,
+			     struct wg_mpsc_cons *cons);
 
 /*
  * Single consumer.  Returns @n credits of a bounded queue, what the skbs
  * it has dequeued were charged (whatever became of them): once per batch,
- * not per packet.
+ * not per packet, since it writes the producers' half.  No credits, no
+ * write.
  */
-void wg_mpsc_consumed(struct wg_mpsc_queue *q, unsigned int n);
+void wg_mpsc_consumed(struct wg_mpsc_prod *prod, unsigned int n);
 
 #ifdef CONFIG_WIREGUARD_MPSC_DEBUG
 bool wg_mpsc_selftest(void);

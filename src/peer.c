@@ -69,8 +69,8 @@ struct wg_peer *wg_peer_alloc(struct wg_device *wg,
 	wg_route_cache_init(&peer->route_cache);
 	wg_timers_init(peer);
 	wg_send_init_peer(peer);
-	wg_mpsc_init(&peer->tx_queue);
-	wg_mpsc_init(&peer->rx_queue);
+	wg_mpsc_init(&peer->tx_prod, &peer->tx_cons);
+	wg_mpsc_init(&peer->rx_prod, &peer->rx_cons);
 	wg_ordered_list_init(&peer->tx_ordered);
 	wg_ordered_list_init(&peer->rx_ordered);
 	INIT_WORK(&peer->work, wg_peer_work);
@@ -155,8 +155,8 @@ void wg_peer_purge_packets(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 
-	wg_mpsc_purge(&peer->tx_queue, false);
-	wg_mpsc_purge(&peer->rx_queue, true);
+	wg_mpsc_purge(&peer->tx_prod, &peer->tx_cons, false);
+	wg_mpsc_purge(&peer->rx_prod, &peer->rx_cons, true);
 	wg_ordered_list_purge(&peer->tx_ordered);
 	wg_ordered_list_purge(&peer->rx_ordered);
 	if (!wg->napis)
@@ -177,7 +177,7 @@ void wg_peer_purge_packets(struct wg_peer *peer)
 void wg_peer_purge_received(struct wg_peer *peer)
 {
 	lockdep_assert_held(&peer->device->device_update_lock);
-	wg_mpsc_purge(&peer->rx_queue, true);
+	wg_mpsc_purge(&peer->rx_prod, &peer->rx_cons, true);
 	wg_ordered_list_purge(&peer->rx_ordered);
 }
 

@@ -78,8 +78,8 @@ struct wg_peer {
 	u64 last_sent_handshake;	/* coarse boottime, ns */
 
 	/* The data path; see queueing.h. */
-	struct wg_mpsc_queue tx_queue;
-	struct wg_mpsc_queue rx_queue;
+	struct wg_mpsc_prod tx_prod, rx_prod;
+	struct wg_mpsc_cons tx_cons, rx_cons;
 	struct wg_ordered_list tx_ordered;
 	struct wg_ordered_list rx_ordered;
 	struct work_struct work;	/* control, and every stage (stage.h) */

@@ -74,22 +74,24 @@ void wg_ordered_list_purge(struct wg_ordered_list *list)
 }
 
 /*
- * Frees every queued node of @queue, and returns their charge; for a peer
- * whose work is idle (so, single consumer).  Received nodes hold a keypair reference from the
- * moment they are queued; transmitted ones take theirs only later.
+ * Frees every queued node of the queue of halves @prod and @cons, and
+ * returns their charge; for a peer whose work is idle (so, single
+ * consumer).  Received nodes hold a keypair reference from the moment
+ * they are queued; transmitted ones take theirs only later.
  */
-void wg_mpsc_purge(struct wg_mpsc_queue *queue, bool holds_keypair)
+void wg_mpsc_purge(struct wg_mpsc_prod *prod, struct wg_mpsc_cons *cons,
+		   bool holds_keypair)
 {
 	unsigned int count = 0;
 	struct sk_buff *skb;
 
-	while ((skb = wg_mpsc_dequeue(queue))) {
+	while ((skb = wg_mpsc_dequeue(prod, cons))) {
 		count += WG_PACKET_CB(skb)->segs;
 		if (holds_keypair)
 			wg_noise_keypair_put(WG_PACKET_CB(skb)->keypair);
 		kfree_skb_list(skb);
 	}
-	wg_mpsc_consumed(queue, count);
+	wg_mpsc_consumed(prod, count);
 }
 
 struct wg_crypt_worker __percpu *wg_crypt_workers_create(struct wg_device *wg,

@@ -32,7 +32,8 @@ struct wg_noise_keypair;
  *
  * Transmit: ndo_start_xmit, on any CPU, routes a packet to its peer,
  * segments GSO packets (the segments stay chained on skb->next, one queue
- * node for the lot) and enqueues the node on peer->tx_queue.  The queue's
+ * node for the lot) and enqueues the node on the peer's transmit queue
+ * (peer->tx_prod and tx_cons, the queue's two halves: mpsc.h).  The queue's
  * single consumer, the transmit dispatch stage (stage.h), run by that very
  * producer unless another CPU is running it, takes nonces from the current
  * keypair in queue order, appends the node to the peer's ordered list and
@@ -45,8 +46,9 @@ struct wg_noise_keypair;
  * all of them, and the datagrams on the wire are the same.
  *
  * Receive: the UDP hook finds the keypair by receiver index and enqueues
- * the datagram on peer->rx_queue; the receive dispatch stage appends it to
- * the peer's ordered receive list and hands it to a decryption worker.
+ * the datagram on the peer's receive queue (rx_prod, rx_cons); the
+ * receive dispatch stage appends it to the peer's ordered receive list
+ * and hands it to a decryption worker.
  * The worker marks it done and makes sure the peer's NAPI instance will
  * poll (below); the poll delivers the done packets at the head of the
  * list, in arrival order, after the replay and allowed-IPs checks, through
@@ -163,6 +165,7 @@ bool wg_crypt_dispatch(struct wg_device *wg,
 		       struct sk_buff *skb);
 
 /* Frees every queued node; for a peer whose work is idle. */
-void wg_mpsc_purge(struct wg_mpsc_queue *queue, bool holds_keypair);
+void wg_mpsc_purge(struct wg_mpsc_prod *prod, struct wg_mpsc_cons *cons,
+		   bool holds_keypair);
 
 #endif /* _WG_QUEUEING_H */

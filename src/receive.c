@@ -139,7 +139,7 @@ static void wg_receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 			 * arrives on it: the packets that waited for it, or
 			 * else a keepalive.
 			 */
-			if (wg_mpsc_charged(&peer->tx_queue))
+			if (wg_mpsc_charged(&peer->tx_prod))
 				wg_peer_kick(peer);
 			else
 				wg_send_keepalive(peer);
@@ -190,7 +190,7 @@ static void wg_receive_queue_handshake(struct wg_device *wg,
 
 /*
  * A data message, from the UDP hook on any CPU: find its session, then
- * queue it on the peer (multi-producer side of peer->rx_queue).
+ * queue it on the peer (multi-producer side of its receive queue).
  */
 static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 {
@@ -216,7 +216,7 @@ static void wg_receive_data(struct wg_device *wg, struct sk_buff *skb)
 	WG_PACKET_CB(skb)->keypair = keypair;
 	WG_PACKET_CB(skb)->nonce = le64_to_cpu(get_unaligned(&header->counter));
 	WG_PACKET_CB(skb)->segs = 1;
-	if (unlikely(!wg_peer_enqueue(peer, &peer->rx_queue, skb,
+	if (unlikely(!wg_peer_enqueue(peer, &peer->rx_prod, skb,
 				      WG_STAGE_RX_DISPATCH))) {
 		if (READ_ONCE(peer->is_dead))
 			atomic64_inc(&wg->stats.rx_no_keypair);
@@ -353,7 +353,10 @@ void wg_receive_decrypt_work(struct work_struct *work)
 			      wg_receive_decrypt_one);
 }
 
-/* Single consumer of peer->rx_queue: WG_STAGE_RX_DISPATCH's runner. */
+/*
+ * Single consumer of the peer's receive queue, rx_prod and rx_cons:
+ * WG_STAGE_RX_DISPATCH's runner.
+ */
 unsigned int wg_receive_dispatch(struct wg_peer *peer, unsigned int budget)
 {
 	struct wg_device *wg = peer->device;
@@ -362,7 +365,7 @@ unsigned int wg_receive_dispatch(struct wg_peer *peer, unsigned int budget)
 
 	wg_peer_assert_stage_held(peer, WG_STAGE_RX_DISPATCH);
 	while (consumed < budget &&
-	       (skb = wg_mpsc_dequeue(&peer->rx_queue))) {
+	       (skb = wg_mpsc_dequeue(&peer->rx_prod, &peer->rx_cons))) {
 		++consumed;
 		atomic_set(&WG_PACKET_CB(skb)->state, WG_PACKET_QUEUED);
 		wg_ordered_list_append(&peer->rx_ordered, skb);
@@ -374,7 +377,7 @@ unsigned int wg_receive_dispatch(struct wg_peer *peer, unsigned int budget)
 			local_bh_enable();
 		}
 	}
-	wg_mpsc_consumed(&peer->rx_queue, consumed);
+	wg_mpsc_consumed(&peer->rx_prod, consumed);
 	return consumed;
 }
 

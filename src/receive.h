@@ -34,7 +34,7 @@ int wg_receive(struct sock *sk, struct sk_buff *skb);
 
 struct wg_peer;
 struct napi_struct;
-/* Single consumer of peer->rx_queue: WG_STAGE_RX_DISPATCH's runner. */
+/* Single consumer of the peer's receive queue (WG_STAGE_RX_DISPATCH). */
 unsigned int wg_receive_dispatch(struct wg_peer *peer, unsigned int budget);
 /* The decryption workers' function and the NAPI poll. */
 void wg_receive_decrypt_work(struct work_struct *work);

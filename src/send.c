@@ -451,7 +451,8 @@ static bool wg_send_should_rekey(struct wg_noise_keypair *keypair, u64 nonce)
 }
 
 /*
- * Single consumer of peer->tx_queue (WG_STAGE_TX_DISPATCH's runner):
+ * Single consumer of the peer's transmit queue, tx_prod and tx_cons
+ * (WG_STAGE_TX_DISPATCH's runner):
  * nonces in queue order, then off to the crypto workers.  Without a
  * usable session the packets stay queued (the queue's bound is their
  * bound) and a handshake starts; the new session runs the stage again.
@@ -465,14 +466,15 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 	struct sk_buff *first;
 
 	wg_peer_assert_stage_held(peer, WG_STAGE_TX_DISPATCH);
-	if (!wg_mpsc_peek(&peer->tx_queue))
+	if (!wg_mpsc_peek(&peer->tx_prod, &peer->tx_cons))
 		return 0;
 	rcu_read_lock_bh();
 	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
 	keypair = keypair ? wg_noise_keypair_get(keypair) : NULL;
 	rcu_read_unlock_bh();
 
-	while (nodes < budget && (first = wg_mpsc_peek(&peer->tx_queue))) {
+	while (nodes < budget &&
+	       (first = wg_mpsc_peek(&peer->tx_prod, &peer->tx_cons))) {
 		struct wg_packet_cb *cb = WG_PACKET_CB(first);
 		/* Once dispatched, the node may be sent and freed at once. */
 		unsigned int segs = cb->segs;
@@ -483,7 +485,7 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 			rekey = true;
 			break;
 		}
-		wg_mpsc_dequeue(&peer->tx_queue);
+		wg_mpsc_dequeue(&peer->tx_prod, &peer->tx_cons);
 		++nodes;
 		charged += segs;
 		cb->nonce = nonce;
@@ -498,7 +500,7 @@ unsigned int wg_send_dispatch(struct wg_peer *peer, unsigned int budget)
 		}
 		rekey |= wg_send_should_rekey(keypair, nonce + segs);
 	}
-	wg_mpsc_consumed(&peer->tx_queue, charged);
+	wg_mpsc_consumed(&peer->tx_prod, charged);
 	/* No worker will finish those: the flush must see them now. */
 	if (unlikely(dead))
 		wg_peer_run_stage(peer, WG_STAGE_TX_FLUSH);
@@ -569,7 +571,7 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 	WG_PACKET_CB(skb)->inner_len = inner_len;
 	WG_PACKET_CB(skb)->outer_gso = 0;
 
-	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb,
+	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_prod, skb,
 				      WG_STAGE_TX_DISPATCH))) {
 		if (!READ_ONCE(peer->is_dead))
 			atomic64_inc(&wg->stats.tx_queue_full);
@@ -607,7 +609,7 @@ void wg_send_keepalive(struct wg_peer *peer)
 	WG_PACKET_CB(skb)->outer_gso = 0;
 	net_dbg_ratelimited("%s: sending keepalive to peer %llu\n",
 			    peer->device->dev->name, peer->internal_id);
-	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_queue, skb,
+	if (unlikely(!wg_peer_enqueue(peer, &peer->tx_prod, skb,
 				      WG_STAGE_TX_DISPATCH)))
 		kfree_skb(skb);
 }

@@ -136,14 +136,14 @@ void wg_peer_run_stage(struct wg_peer *peer, enum wg_peer_stage stage)
  * before the purge or refused, never stranded on a dead peer.  The same goes
  * for the stage it runs.
  */
-bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
+bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_prod *prod,
 		     struct sk_buff *skb, enum wg_peer_stage stage)
 {
 	bool queued;
 
 	rcu_read_lock_bh();
 	queued = !READ_ONCE(peer->is_dead) &&
-		 wg_mpsc_enqueue_charged(queue, skb, WG_PACKET_CB(skb)->segs,
+		 wg_mpsc_enqueue_charged(prod, skb, WG_PACKET_CB(skb)->segs,
 					 WG_MAX_QUEUED_PACKETS);
 	if (queued)
 		wg_peer_run_stage(peer, stage);

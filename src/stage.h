@@ -20,7 +20,7 @@
 #include <linux/workqueue.h>
 
 struct sk_buff;
-struct wg_mpsc_queue;
+struct wg_mpsc_prod;
 struct wg_peer;
 
 /* The bits of peer->control. */
@@ -33,8 +33,8 @@ enum wg_control_bits {
 };
 
 enum wg_peer_stage {
-	WG_STAGE_TX_DISPATCH,	/* tx_queue: nonces, then encryption */
-	WG_STAGE_RX_DISPATCH,	/* rx_queue: to decryption */
+	WG_STAGE_TX_DISPATCH,	/* tx_prod/tx_cons: nonces, then encryption */
+	WG_STAGE_RX_DISPATCH,	/* rx_prod/rx_cons: to decryption */
 	WG_STAGE_TX_FLUSH,	/* tx_ordered: encrypted nodes onto the wire */
 	WG_STAGE_COUNT,
 };
@@ -60,13 +60,14 @@ static inline void wg_peer_assert_stage_held(struct wg_peer *peer,
 #endif
 
 /*
- * Multi-producer: queues @skb on @queue, one of the peer's, charged its
+ * Multi-producer: queues @skb on one of the peer's queues, given by its
+ * producers' half @prod (all an enqueue touches), charged its
  * WG_PACKET_CB()->segs packets, and runs @stage, the queue's consumer,
  * unless someone else is running it; false when the peer is being
  * removed or the queue is full (@skb is still the caller's then).  Any
  * context but hard IRQ.
  */
-bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_queue *queue,
+bool wg_peer_enqueue(struct wg_peer *peer, struct wg_mpsc_prod *prod,
 		     struct sk_buff *skb, enum wg_peer_stage stage);
 /*
  * Runs @stage here and now, or makes sure its current runner runs it once

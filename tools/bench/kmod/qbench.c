@@ -99,7 +99,7 @@ static bool enqueue(struct qbench *b, struct sk_buff *skb)
 {
 	switch (b->kind) {
 	case Q_MPSC:
-		return wg_mpsc_enqueue_bounded(&b->mpsc, skb, CAPACITY);
+		return wg_mpsc_enqueue_bounded(&b->mpsc.prod, skb, CAPACITY);
 	case Q_SKBLIST:
 		if (skb_queue_len_lockless(&b->list) >= CAPACITY)
 			return false;
@@ -116,7 +116,7 @@ static struct sk_buff *dequeue(struct qbench *b)
 {
 	switch (b->kind) {
 	case Q_MPSC:
-		return wg_mpsc_dequeue(&b->mpsc);
+		return wg_mpsc_dequeue(&b->mpsc.prod, &b->mpsc.cons);
 	case Q_SKBLIST:
 		return skb_dequeue(&b->list);
 	case Q_PTR_RING:
@@ -228,7 +228,7 @@ static u64 run(struct qbench *b)
 
 		if (!skb) {
 			if (b->kind == Q_MPSC && batch) {
-				wg_mpsc_consumed(&b->mpsc, batch);
+				wg_mpsc_consumed(&b->mpsc.prod, batch);
 				batch = 0;
 			}
 			backoff(++idle);
@@ -246,7 +246,7 @@ static u64 run(struct qbench *b)
 		smp_store_release(busy(skb), 0);
 		got++;
 		if (b->kind == Q_MPSC && ++batch == CREDIT_BATCH) {
-			wg_mpsc_consumed(&b->mpsc, batch);
+			wg_mpsc_consumed(&b->mpsc.prod, batch);
 			batch = 0;
 		}
 		if (!(got % BATCH)) {
@@ -259,7 +259,7 @@ static u64 run(struct qbench *b)
 	}
 	t1 = ktime_get_ns();
 	if (b->kind == Q_MPSC && batch)
-		wg_mpsc_consumed(&b->mpsc, batch);
+		wg_mpsc_consumed(&b->mpsc.prod, batch);
 stop:
 	for (i = 0; i < b->producers; i++)
 		if (tasks[i])
@@ -306,7 +306,7 @@ static int __init qbench_init(void)
 			b->kind = (k + round) % Q_KINDS;
 			b->producers = counts[c];
 			b->per_producer = items / counts[c];
-			wg_mpsc_init(&b->mpsc);
+			wg_mpsc_init(&b->mpsc.prod, &b->mpsc.cons);
 			skb_queue_head_init(&b->list);
 			if (ptr_ring_init(&b->ring, CAPACITY, GFP_KERNEL)) {
 				ret = -ENOMEM;

@@ -118,7 +118,11 @@ struct qb_producer {
 } __attribute__((__aligned__(64)));
 
 struct qb_run {
-	/* Each queue on lines of its own; only the run's kind is used. */
+	/*
+	 * Each queue on lines of its own; only the run's kind is used.  The
+	 * MPSC queue's producers' and consumer's halves are on two lines,
+	 * as in a peer (src/peer.h).
+	 */
 	struct wg_mpsc_queue mpsc __attribute__((__aligned__(64)));
 	struct qb_skblist list __attribute__((__aligned__(64)));
 	struct ptr_ring ring;
@@ -228,12 +232,14 @@ static __always_inline bool qb_enqueue(struct qb_run *run, enum qb_kind kind,
 {
 	switch (kind) {
 	case QB_MPSC:
-		wg_mpsc_enqueue(&run->mpsc, skb);
+		wg_mpsc_enqueue(&run->mpsc.prod, skb);
 		return true;
 	case QB_MPSC_COUNTED:
-		return wg_mpsc_enqueue_bounded(&run->mpsc, skb, UINT32_MAX);
+		return wg_mpsc_enqueue_bounded(&run->mpsc.prod, skb,
+					       UINT32_MAX);
 	case QB_MPSC_BOUNDED:
-		return wg_mpsc_enqueue_bounded(&run->mpsc, skb, QB_CAPACITY);
+		return wg_mpsc_enqueue_bounded(&run->mpsc.prod, skb,
+					       QB_CAPACITY);
 	case QB_SKBLIST:
 		return skblist_enqueue(&run->list, skb);
 	case QB_PTR_RING:
@@ -251,7 +257,7 @@ static __always_inline struct sk_buff *qb_dequeue(struct qb_run *run,
 	if (kind == QB_PTR_RING)
 		return ptr_ring_consume(&run->ring);
 	/* All three mpsc kinds dequeue alike. */
-	return wg_mpsc_dequeue(&run->mpsc);
+	return wg_mpsc_dequeue(&run->mpsc.prod, &run->mpsc.cons);
 }
 
 static bool qb_counted(enum qb_kind kind)
@@ -365,7 +371,7 @@ static __always_inline bool consume(struct qb_run *run, enum qb_kind kind,
 		if (!skb) {
 			/* An empty queue ends a batch (see mpsc.h). */
 			if (qb_counted(kind) && credits) {
-				wg_mpsc_consumed(&run->mpsc, credits);
+				wg_mpsc_consumed(&run->mpsc.prod, credits);
 				credits = 0;
 			}
 			empty++;
@@ -386,7 +392,7 @@ static __always_inline bool consume(struct qb_run *run, enum qb_kind kind,
 		smp_store_release(&qb_cb(skb)->in_flight, 0);
 		got++;
 		if (qb_counted(kind) && ++credits == QB_CREDIT_BATCH) {
-			wg_mpsc_consumed(&run->mpsc, credits);
+			wg_mpsc_consumed(&run->mpsc.prod, credits);
 			credits = 0;
 		}
 		if (!(got % QB_BATCH)) {
@@ -408,9 +414,9 @@ static __always_inline bool consume(struct qb_run *run, enum qb_kind kind,
 	res->items = total;
 	res->empty = empty;
 	if (qb_counted(kind) && credits)
-		wg_mpsc_consumed(&run->mpsc, credits);
+		wg_mpsc_consumed(&run->mpsc.prod, credits);
 	/* Every credit is back: nothing may be left charged. */
-	if (qb_counted(kind) && wg_mpsc_charged(&run->mpsc)) {
+	if (qb_counted(kind) && wg_mpsc_charged(&run->mpsc.prod)) {
 		snprintf(err, errlen, "credits missing after the last item");
 		goto fail;
 	}
@@ -491,7 +497,7 @@ struct qb_run *qb_run_new(enum qb_kind kind, unsigned int producers,
 			       sizeof(u64));
 	if (!run->batch_ns)
 		goto fail;
-	wg_mpsc_init(&run->mpsc);
+	wg_mpsc_init(&run->mpsc.prod, &run->mpsc.cons);
 	skblist_init(&run->list);
 	if (ptr_ring_init(&run->ring, QB_CAPACITY, GFP_KERNEL))
 		goto fail;
