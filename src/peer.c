@@ -32,6 +32,16 @@ int wg_peer_cache_init(void)
 	BUILD_BUG_ON(WG_PEER_SIZE_CHECKED &&
 		     sizeof(struct wg_peer) + WG_PEER_SIZE_RESERVED >
 		     WG_PEER_SIZE_BUDGET);
+	/* Each line of queue halves holds no more than it should (peer.h). */
+	BUILD_BUG_ON(offsetof(struct wg_peer, tx_prod) != 0);
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_SMP) &&
+		     offsetof(struct wg_peer, tx_cons) != SMP_CACHE_BYTES);
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_SMP) &&
+		     offsetof(struct wg_peer, device) != 2 * SMP_CACHE_BYTES);
+	/*
+	 * KMEM_CACHE() aligns objects as the struct is, to the cache line, so
+	 * the halves' lines are the hardware's too: no SLAB_HWCACHE_ALIGN.
+	 */
 	peer_cache = KMEM_CACHE(wg_peer, 0);
 	return peer_cache ? 0 : -ENOMEM;
 }

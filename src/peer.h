@@ -16,6 +16,7 @@
 #ifndef _WG_PEER_H
 #define _WG_PEER_H
 
+#include <linux/cache.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/kref.h>
@@ -53,12 +54,26 @@ struct wg_endpoint {
 };
 
 struct wg_peer {
-	struct wg_device *device;
-	struct list_head peer_list;	/* device->peer_list, update mutex */
-	struct rhash_head pubkey_node;	/* device->peer_hashtable */
-	struct list_head allowedips_list;
-	struct kref refcount;
+	/*
+	 * The data path's two queues (mpsc.h, queueing.h), split by writer:
+	 * the producers' halves of both on the peer's first cache line, the
+	 * consumers' halves on the second, so that an enqueue on one CPU
+	 * and a dequeue on another do not take one line from each other at
+	 * every packet.  The rest of the two lines holds what only
+	 * configuration and teardown touch, rather than padding.
+	 */
+	struct wg_mpsc_prod tx_prod ____cacheline_aligned_in_smp;
+	struct wg_mpsc_prod rx_prod;
 	struct rcu_head rcu;
+	struct list_head peer_list;	/* device->peer_list, update mutex */
+
+	struct wg_mpsc_cons tx_cons ____cacheline_aligned_in_smp;
+	struct wg_mpsc_cons rx_cons;
+	struct list_head allowedips_list;
+
+	struct wg_device *device ____cacheline_aligned_in_smp;
+	struct rhash_head pubkey_node;	/* device->peer_hashtable */
+	struct kref refcount;
 	u64 internal_id;
 
 	u8 public_key[WG_KEY_LEN];	/* also the handshake's remote static */
@@ -77,9 +92,7 @@ struct wg_peer {
 	unsigned long control;		/* enum wg_control_bits */
 	u64 last_sent_handshake;	/* coarse boottime, ns */
 
-	/* The data path; see queueing.h. */
-	struct wg_mpsc_prod tx_prod, rx_prod;
-	struct wg_mpsc_cons tx_cons, rx_cons;
+	/* The rest of the data path; see queueing.h. */
 	struct wg_ordered_list tx_ordered;
 	struct wg_ordered_list rx_ordered;
 	struct work_struct work;	/* control, and every stage (stage.h) */
@@ -97,6 +110,9 @@ struct wg_peer {
  * The per-peer ceiling on the peer object itself: what is left of 1,024
  * bytes after an allowed-IPs /32 (a node plus, at worst, one glue node)
  * and the hashtable buckets.  Later parts of the design must fit here.
+ *
+ * The peer is aligned to the cache line (its queue halves), so its size,
+ * and its slab object's, is a whole number of lines: 832 bytes is 13.
  *
  * It holds on PREEMPT_RT too, where a spinlock_t is an rtmutex, 28 bytes
  * more each.  So the peer's short critical sections, the ordered lists'
