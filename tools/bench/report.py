@@ -151,7 +151,7 @@ PEERS = int(params.get("peers", 20000))
 BIG = int(params.get("big", 0))
 CAP = params.get("del_cap", "?")
 ROUNDS = params.get("rounds", "?")
-PARTS = params.get("parts", "mem queue net hs native").split()
+PARTS = params.get("parts", "mem queue net hs profile native").split()
 
 # The rows the run was asked for come from run-info.txt, not from the
 # samples, so that a measure that produced nothing shows as "—" (and fails
@@ -159,6 +159,7 @@ PARTS = params.get("parts", "mem queue net hs native").split()
 MEM_SMPS = smp_list("mem_smp") if "mem" in PARTS else []
 QUEUE_SMPS = smp_list("mem_smp") if "queue" in PARTS else []
 NET_SMPS = smp_list("net_smp") if "net" in PARTS else []
+PROFILE_SMPS = smp_list("net_smp") if "profile" in PARTS else []
 HS_SMPS = [x for x in smp_list("hs_smp")
            if "net" not in PARTS or x in smp_list("net_smp")] \
     if "hs" in PARTS else []
@@ -265,6 +266,29 @@ for smp in NET_SMPS:
         % udp_rate, "net", smp, "udp_mbps", veth=True, **RATE_UP)
     add(S, "UDP at %sbit/s: loss (%%)" % udp_rate, "net", smp, "udp_loss_pct",
         veth=True)
+
+# Where the CPU time of a TCP stream goes (guest-profile.sh): counters
+# read around one iperf3 run, per MB received.  Lower is better.
+PROFILE = [
+    ("cpu_ms", "CPU time, all CPUs (ms)"),
+    ("softirq_ms", "of it softirq (ms)"),
+    ("kworker_ms", "workqueue threads (ms)"),
+    ("ksoftirqd_ms", "ksoftirqd threads (ms)"),
+    ("napi_ms", "threaded NAPI (ms)"),
+    ("iperf3s_ms", "iperf3 server (ms)"),
+    ("net_rx", "NET_RX softirqs"),
+    ("net_tx", "NET_TX softirqs"),
+    ("ipi", "function-call and rescheduling IPIs"),
+    ("ctxt", "context switches"),
+]
+for smp in PROFILE_SMPS:
+    S = "Profile: per MB received through the tunnel (lower is better)"
+    for n in (1, 4):
+        add(S, "TCP x%d: throughput during the profile (Mbit/s)" % n,
+            "profile", smp, "tcp%d_mbps" % n)
+        for key, label in PROFILE:
+            add(S, "TCP x%d: %s per MB" % (n, label), "profile", smp,
+                "tcp%d_%s_per_mb" % (n, key))
 
 for smp in HS_SMPS:
     S = "Handshakes (responder: the module under test)"
