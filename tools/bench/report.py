@@ -524,7 +524,11 @@ md.append("""- QEMU TCG emulates every guest instruction (crypto included) on a
   its peers' memory freed by then.  Growth is /proc/meminfo Slab + Percpu
   after `wg setconf` minus before it (caches dropped and slabs shrunk both
   times), divided by the peer count; it includes the allowed-IPs nodes and
-  hash-table entries.  The 100,000-peer rows are wgmpsc alone, round 1.
+  hash-table entries.  The rows of """ + "{:,}".format(BIG) + """ peers are wgmpsc alone,
+  round 1.  Each size also times `wg show wg0 dump` and the first ping
+  to a real peer added after the others (in its own namespace, the big
+  device initiating the handshake), after `wg set wg0 listen-port` and
+  `ip link set wg0 up`.
   The `wg setconf` file sets the device's private key along with the
   peers, as a real configuration does, so a module's per-peer Curve25519
   work at configuration time is part of its time.
