@@ -173,13 +173,21 @@ static int wg_open(struct net_device *dev)
 		napi_enable(&wg->napis[i].napi);
 	/*
 	 * Persistent keepalive starts with the device, and packets that
-	 * waited for it get going: both start a handshake.
+	 * waited for it get going: both start a handshake.  Only those
+	 * peers' works are queued: a work per peer would put a million
+	 * idle runs ahead of the first real one (the first handshake after
+	 * up took 1.9 s with a million peers, 0.18 s with 20,000).  Nothing
+	 * enqueues while the device is down, so the snapshot is exact; a
+	 * control request left from before the down gets its run too.
 	 */
 	mutex_lock(&wg->device_update_lock);
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		if (peer->persistent_keepalive_interval)
 			wg_send_keepalive(peer);
-		wg_peer_kick(peer);
+		if (wg_mpsc_charged(&peer->tx_prod) ||
+		    (READ_ONCE(peer->control) & (BIT(WG_CONTROL_INITIATE) |
+						 BIT(WG_CONTROL_ZERO_KEYS))))
+			wg_peer_kick(peer);
 	}
 	mutex_unlock(&wg->device_update_lock);
 	return 0;
@@ -284,6 +292,7 @@ static const struct {
 	WG_STAT(tx_crypt_ring_full),
 	WG_STAT(tx_gso_packets),
 	WG_STAT(tx_gso_datagrams),
+	WG_STAT(tx_big_gso_packets),
 };
 #undef WG_STAT
 
@@ -377,6 +386,13 @@ static void wg_setup(struct net_device *dev)
 	wg_netdev_set_lltx(dev);
 	dev->hw_features |= WG_NETDEV_FEATURES;
 	dev->hw_enc_features |= WG_NETDEV_FEATURES;
+	/*
+	 * Big TCP: GSO packets past 64 KiB once the administrator raises
+	 * gso_max_size (gso_ipv4_max_size for IPv4, from 6.3); the default
+	 * stays 64 KiB.  Segmented here like any other, their node leaves as
+	 * several outer UDP GSO skbs (send.c).
+	 */
+	netif_set_tso_max_size(dev, GSO_MAX_SIZE);
 	dev->needs_free_netdev = true;
 	dev->priv_destructor = wg_destruct;
 	netif_keep_dst(dev);

@@ -49,6 +49,8 @@ struct wg_device_stats {
 	/* Outer UDP GSO (send.c): packets built, the datagrams they carry. */
 	atomic64_t tx_gso_packets;
 	atomic64_t tx_gso_datagrams;
+	/* Big TCP: GSO packets from the stack above larger than 64 KiB. */
+	atomic64_t tx_big_gso_packets;
 };
 
 /*

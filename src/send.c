@@ -227,20 +227,29 @@ static bool wg_send_encrypt_segment(struct sk_buff *skb, u64 nonce,
  * Outer UDP GSO.  The segments of one GSO packet from the stack above
  * encrypt to messages of one length, but the last, which may be shorter:
  * the shape of a UDP GSO packet (a socket's UDP_SEGMENT).  Such a node
- * leaves as one skb whose payload is the messages back to back, with
+ * leaves as UDP GSO skbs whose payload is the messages back to back, with
  * gso_size the message length, so the outer UDP and IP layers, netfilter
- * and the route's device are passed once for all of them; the stack, or
- * a device with UDP segmentation offload, cuts it into the same datagrams
- * that would have left one by one, each a whole message on its own.
+ * and the route's device are passed once per skb; the stack, or a device
+ * with UDP segmentation offload, cuts them into the same datagrams that
+ * would have left one by one, each a whole message on its own.
  *
- * The messages are built straight into the outer skb's pages: the copy
+ * One outer skb holds what one IPv4 datagram could (its length field is
+ * 16 bits) and at most UDP_MAX_SEGMENTS messages: a 64 KiB node of
+ * full-sized segments is already a little more than that (the headers of
+ * every segment, the overhead of every message), and a big TCP node
+ * (wg_device_setup() allows them) is several times that.  A node splits
+ * into evenly filled outer skbs; one of a single message is an ordinary
+ * datagram.
+ *
+ * The messages are built straight into the outer skbs' pages: the copy
  * of the segment's shared pages that skb_cow_data() would make anyway,
  * then encryption in place.  Anything else (a single packet, unequal
  * lengths, no high-order page to be had) takes the per-segment path.
  */
 enum {
-	/* 64 KiB: a 64 KiB GSO packet's messages, at most. */
-	WG_GSO_MAX_ORDER = 4,
+	/* Message bytes in one outer skb: an IPv4 datagram's, at most. */
+	WG_GSO_MAX_BYTES = IP_MAX_MTU - sizeof(struct iphdr) -
+			   sizeof(struct udphdr),
 };
 
 enum wg_gso_result { WG_GSO_NONE, WG_GSO_DONE, WG_GSO_FAILED };
@@ -251,74 +260,151 @@ static unsigned int wg_send_message_len(unsigned int plaintext_len, u32 mtu)
 	       NOISE_AUTHTAG_LEN;
 }
 
-static enum wg_gso_result wg_send_encrypt_gso(struct sk_buff *first,
-					      u64 nonce,
-					      struct wg_noise_keypair *keypair,
-					      u32 mtu)
+/* An outer skb with one page for @bytes of messages, or NULL. */
+static struct sk_buff *wg_send_gso_alloc(unsigned int bytes)
 {
-	unsigned int size, total = 0, segs = 0, offset = 0, order;
-	struct sk_buff *outer, *skb, *next;
+	unsigned int order = get_order(bytes);
+	struct sk_buff *outer;
 	struct page *page;
-	u8 *base;
 
-	size = wg_send_message_len(first->len, mtu);
-	skb_list_walk_safe(first, skb, next) {
-		unsigned int len = wg_send_message_len(skb->len, mtu);
-
-		if (len > size || (len < size && next))
-			return WG_GSO_NONE;
-		total += len;
-		++segs;
-	}
-	order = get_order(total);
-	if (segs < 2 || segs > UDP_MAX_SEGMENTS || order > WG_GSO_MAX_ORDER)
-		return WG_GSO_NONE;
 	outer = alloc_skb(WG_DATA_HEADROOM, GFP_ATOMIC);
 	if (unlikely(!outer))
-		return WG_GSO_NONE;
+		return NULL;
 	page = alloc_pages(GFP_ATOMIC | __GFP_COMP | __GFP_NOWARN |
 			   __GFP_NORETRY, order);
 	if (unlikely(!page)) {
 		kfree_skb(outer);
-		return WG_GSO_NONE;
+		return NULL;
 	}
 	skb_reserve(outer, WG_DATA_HEADROOM);
 	/* Where the device's transmit count starts (wg_socket_send). */
 	skb_set_inner_network_header(outer, 0);
-	skb_add_rx_frag(outer, 0, page, 0, total, PAGE_SIZE << order);
-	base = page_address(page);
+	skb_add_rx_frag(outer, 0, page, 0, bytes, PAGE_SIZE << order);
+	return outer;
+}
 
-	skb_list_walk_safe(first, skb, next) {
+/*
+ * Copies @skb's @len bytes to @to.  A checksum left partial by the stack
+ * above is finished on the way, from the bytes being copied, as
+ * skb_checksum_help() would finish it in the skb: one pass over the
+ * payload instead of two.
+ */
+static bool wg_send_copy_csum(struct sk_buff *skb, u8 *to, unsigned int len)
+{
+	unsigned int start, where;
+	__wsum csum;
+
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		return !skb_copy_bits(skb, 0, to, len);
+	start = skb_checksum_start_offset(skb);
+	where = start + skb->csum_offset;
+	/* Not an Internet checksum, or not where it can be: the long way. */
+	if (unlikely(skb->csum_not_inet || start >= len ||
+		     where + sizeof(__sum16) > len))
+		return !skb_checksum_help(skb) &&
+		       !skb_copy_bits(skb, 0, to, len);
+	if (skb_copy_bits(skb, 0, to, start))
+		return false;
+	/* The sum covers the pseudo-header's, already in the field. */
+	csum = skb_copy_and_csum_bits(skb, start, to + start, len - start);
+	*(__sum16 *)(to + where) = csum_fold(csum) ?: CSUM_MANGLED_0;
+	return true;
+}
+
+/*
+ * Encrypts @count segments from *@skbp on into @outer's page, moving
+ * *@skbp past them.  False if a segment could not be read.
+ */
+static bool wg_send_gso_fill(struct sk_buff *outer, struct sk_buff **skbp,
+			     unsigned int count, u64 *nonce,
+			     struct wg_noise_keypair *keypair, u32 mtu)
+{
+	u8 *base = skb_frag_address(&skb_shinfo(outer)->frags[0]);
+	struct sk_buff *skb = *skbp;
+	unsigned int offset = 0;
+
+	for (; count; --count, skb = skb->next) {
 		struct wg_message_data *header = (void *)(base + offset);
 		unsigned int len = skb->len;
 		unsigned int padded = wg_send_padded_len(len, mtu);
 		u8 *plaintext = base + offset + WG_DATA_HEADER_LEN;
 
 		/* The checksum is ours to finish, here, in parallel. */
-		if ((skb->ip_summed == CHECKSUM_PARTIAL &&
-		     skb_checksum_help(skb)) ||
-		    skb_copy_bits(skb, 0, plaintext, len)) {
-			kfree_skb(outer);
-			return WG_GSO_FAILED;
-		}
+		if (!wg_send_copy_csum(skb, plaintext, len))
+			return false;
 		memset(plaintext + len, 0, padded - len);
 		header->header.type = cpu_to_le32(WG_MESSAGE_DATA);
 		header->receiver_index = keypair->remote_index;
-		header->counter = cpu_to_le64(nonce);
+		header->counter = cpu_to_le64(*nonce);
 		chacha20poly1305_encrypt(plaintext, plaintext, padded, NULL, 0,
-					 nonce++, keypair->sending.key);
+					 (*nonce)++, keypair->sending.key);
 		offset += WG_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
 	}
-	skb_shinfo(outer)->gso_size = size;
-	skb_shinfo(outer)->gso_type = SKB_GSO_UDP_L4;
-	skb_shinfo(outer)->gso_segs = segs;
+	*skbp = skb;
+	return true;
+}
+
+static enum wg_gso_result wg_send_encrypt_gso(struct sk_buff *first,
+					      u64 nonce,
+					      struct wg_noise_keypair *keypair,
+					      u32 mtu)
+{
+	unsigned int size, last = 0, segs = 0, per, chunks, i;
+	struct sk_buff *outers = NULL, **tail = &outers;
+	struct sk_buff *skb, *next, *outer;
+
+	size = wg_send_message_len(first->len, mtu);
+	skb_list_walk_safe(first, skb, next) {
+		last = wg_send_message_len(skb->len, mtu);
+		if (last > size || (last < size && next))
+			return WG_GSO_NONE;
+		++segs;
+	}
+	per = min_t(unsigned int, UDP_MAX_SEGMENTS, WG_GSO_MAX_BYTES / size);
+	if (segs < 2 || per < 2)
+		return WG_GSO_NONE;
+	chunks = DIV_ROUND_UP(segs, per);
+	/*
+	 * Every page first: a node either leaves batched whole or takes the
+	 * per-segment path whole, with its nonces untouched.  Chunk i holds
+	 * segs / chunks messages, one more for the first segs % chunks.
+	 */
+	for (i = 0; i < chunks; ++i) {
+		unsigned int count = segs / chunks + (i < segs % chunks);
+		unsigned int bytes = count * size;
+
+		if (i == chunks - 1)
+			bytes -= size - last;
+		outer = wg_send_gso_alloc(bytes);
+		if (unlikely(!outer)) {
+			kfree_skb_list(outers);
+			return WG_GSO_NONE;
+		}
+		if (count > 1) {
+			skb_shinfo(outer)->gso_size = size;
+			skb_shinfo(outer)->gso_type = SKB_GSO_UDP_L4;
+			skb_shinfo(outer)->gso_segs = count;
+		}
+		*tail = outer;
+		tail = &outer->next;
+	}
+	skb = first;
+	for (outer = outers; outer; outer = outer->next) {
+		unsigned int count = max_t(unsigned int,
+					   skb_shinfo(outer)->gso_segs, 1);
+
+		if (!wg_send_gso_fill(outer, &skb, count, &nonce, keypair,
+				      mtu)) {
+			kfree_skb_list(outers);
+			return WG_GSO_FAILED;
+		}
+	}
 	/* The segments were copied: only the head stays, to carry the node. */
 	while ((skb = first->next)) {
 		first->next = skb->next;
 		consume_skb(skb);
 	}
-	first->next = outer;
-	outer->next = NULL;
+	first->next = outers;
 	return WG_GSO_DONE;
 }
 
@@ -400,16 +486,16 @@ unsigned int wg_send_flush(struct wg_peer *peer, unsigned int budget)
 			data = true;
 			wg_timers_on_data_sent(peer);
 		}
+		/* The head only carries a node whose messages are outer skbs. */
 		if (cb->outer_gso) {
-			skb = first->next;
-			first->next = NULL;
-			consume_skb(first);
+			skb = first;
+			first = first->next;
+			skb->next = NULL;
+			consume_skb(skb);
+		}
+		skb_list_walk_safe(first, skb, next) {
+			skb_mark_not_on_list(skb);
 			wg_socket_send_skb(peer, skb, ds);
-		} else {
-			skb_list_walk_safe(first, skb, next) {
-				skb_mark_not_on_list(skb);
-				wg_socket_send_skb(peer, skb, ds);
-			}
 		}
 		wg_noise_keypair_put(keypair);
 	}
@@ -547,6 +633,8 @@ netdev_tx_t wg_send_xmit(struct wg_device *wg, struct sk_buff *skb)
 	/* Outer ECN follows the inner packet's, one value for its segments. */
 	ds = ip_tunnel_ecn_encap(0, ip_hdr(skb), skb);
 	if (skb_is_gso(skb)) {
+		if (skb->len > GSO_LEGACY_MAX_SIZE)
+			atomic64_inc(&wg->stats.tx_big_gso_packets);
 		/*
 		 * Segments share the packet's pages and keep their checksum
 		 * partial: the copy (skb_cow_data) and the checksum happen in

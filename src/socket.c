@@ -320,9 +320,9 @@ static void wg_socket_xmit_one(struct wg_device *wg, struct sock *sock,
  * else dropped or errors, whichever the kernel's version charges a
  * refused datagram to (6.1: errors; later IPv4: dropped).
  */
-static int wg_socket_xmit_gso(struct wg_device *wg, struct sock *sock,
-			      struct sk_buff *skb, struct dst_entry *dst,
-			      const struct wg_endpoint *endpoint, u8 ds)
+static void wg_socket_xmit_gso(struct wg_device *wg, struct sock *sock,
+			       struct sk_buff *skb, struct dst_entry *dst,
+			       const struct wg_endpoint *endpoint, u8 ds)
 {
 	struct pcpu_sw_netstats *tstats;
 	unsigned int more = skb_shinfo(skb)->gso_segs - 1;
@@ -347,7 +347,6 @@ static int wg_socket_xmit_gso(struct wg_device *wg, struct sock *sock,
 		DEV_STATS_ADD(wg->dev, tx_errors, more);
 		DEV_STATS_ADD(wg->dev, tx_aborted_errors, more);
 	}
-	return 0;
 }
 
 /*
@@ -384,8 +383,9 @@ static int wg_socket_xmit(struct wg_device *wg, struct sock *sock,
 	}
 	skb->ignore_df = 1;
 	if (skb_is_gso(skb))
-		return wg_socket_xmit_gso(wg, sock, skb, dst, endpoint, ds);
-	wg_socket_xmit_one(wg, sock, skb, dst, endpoint, ds);
+		wg_socket_xmit_gso(wg, sock, skb, dst, endpoint, ds);
+	else
+		wg_socket_xmit_one(wg, sock, skb, dst, endpoint, ds);
 	return 0;
 }
 

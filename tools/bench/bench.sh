@@ -14,6 +14,10 @@
 #          (aliases: tput, throughput)
 #   hs     handshakes: responder rate, throughput during a flood
 #          (alias: handshakes)
+#   profile where a TCP stream's CPU time goes, per MB, both modules:
+#          softirqs, IPIs, context switches, threads' CPU time by kind
+#          (guest-profile.sh; in the net boots; tools/bench/profile.sh
+#          runs it alone)
 #   native the queue benchmark natively on this host's cores, no VM
 #          (tools/bench/native; `make bench-native` runs it alone)
 #
@@ -84,7 +88,7 @@ log() { echo "bench: [$(date +%H:%M:%S)] $*"; }
 
 # The parts to run, canonical names only.
 PARTS=
-for p in ${ONLY:-mem queue net hs native}; do
+for p in ${ONLY:-mem queue net hs profile native}; do
 	p=${p//,/ }
 	for q in $p; do
 		case $q in
@@ -92,8 +96,8 @@ for p in ${ONLY:-mem queue net hs native}; do
 		queue) ;;
 		net|tput|throughput) q=net ;;
 		hs|handshakes) q=hs ;;
-		native) ;;
-		*) die "ONLY: unknown part '$q' (mem, queue, net, hs, native)" ;;
+		profile|native) ;;
+		*) die "ONLY: unknown part '$q' (mem, queue, net, hs, profile, native)" ;;
 		esac
 		[[ " $PARTS " == *" $q "* ]] || PARTS="$PARTS $q"
 	done
@@ -102,7 +106,7 @@ PARTS=${PARTS# }
 [ -n "$PARTS" ] || die "ONLY: no part given"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 # Whether any part boots a VM (native alone needs no module).
-vms() { has mem || has queue || has net || has hs; }
+vms() { has mem || has queue || has net || has hs || has profile; }
 
 for n in "$BENCH_ROUNDS" "$BENCH_PEERS" "$BENCH_DEL_CAP" "$BENCH_DUR" "$BENCH_PINGS" "$QBENCH_ITEMS"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: '$n'"
@@ -211,7 +215,7 @@ if has mem; then
 elif has queue; then
 	BOOTS_TOTAL=$(wc -w <<<"$BENCH_MEM_SMP")
 fi
-if has net; then
+if has net || has profile; then
 	BOOTS_TOTAL=$((BOOTS_TOTAL + $(wc -w <<<"$BENCH_NET_SMP")))
 elif has hs; then
 	BOOTS_TOTAL=$((BOOTS_TOTAL + $(wc -w <<<"$BENCH_HS_SMP")))
@@ -288,15 +292,19 @@ elif has queue; then
 			"BENCH_QUEUE_ROUNDS=$BENCH_ROUNDS" -- queue
 	done
 fi
-if has net || has hs; then
+if has net || has hs || has profile; then
 	smps=$BENCH_NET_SMP
-	has net || smps=$BENCH_HS_SMP
+	has net || has profile || smps=$BENCH_HS_SMP
 	for smp in $smps; do
-		hs=0 net=0
+		hs=0 net=0 phases=
 		has hs && [[ " $BENCH_HS_SMP " == *" $smp "* ]] && hs=1
 		has net && net=1
-		boot "net-$smp" "$smp" $((600 + BENCH_ROUNDS * (300 + 12 * BENCH_DUR))) \
-			"BENCH_ROUNDS=$BENCH_ROUNDS" "BENCH_NET=$net" "BENCH_HS=$hs" -- net
+		{ has net || [ $hs = 1 ]; } && phases=net
+		# The profile's rounds ride on the same boot, after the others.
+		has profile && phases="$phases profile"
+		# shellcheck disable=SC2086
+		boot "net-$smp" "$smp" $((600 + BENCH_ROUNDS * (400 + 16 * BENCH_DUR))) \
+			"BENCH_ROUNDS=$BENCH_ROUNDS" "BENCH_NET=$net" "BENCH_HS=$hs" -- $phases
 	done
 fi
 
@@ -336,7 +344,7 @@ T_END=$(date +%s)
 # BENCH_TAP=FILE: TAP lines on the table's completeness (make check).
 # README.md shows the tables of the latest complete run into bench/.
 readme=()
-if [ "$OUT" = "$TOP/bench" ] && [ "${PARTS% native}" = "mem queue net hs" ] &&
+if [ "$OUT" = "$TOP/bench" ] && [ "${PARTS% native}" = "mem queue net hs profile" ] &&
 	[ "${BENCH_QUICK:-0}" != 1 ] && [ ${#FAILED[@]} = 0 ]; then
 	readme=(--readme "$TOP/README.md")
 fi

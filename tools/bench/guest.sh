@@ -20,6 +20,8 @@
 #          alternating per round): with BENCH_NET=1 ping/TCP/UDP through
 #          the tunnel, plus the bare veth as the ceiling; with BENCH_HS=1
 #          the handshake measures.
+#   profile $BENCH_ROUNDS rounds of guest-profile.sh: both modules, TCP
+#          with 1 and 4 streams, counters per MB.
 #   queue  $BENCH_QUEUE_ROUNDS (default 1) runs of the queue
 #          microbenchmark module.
 #
@@ -35,6 +37,8 @@ TOP=$(cd "$HERE/../.." && pwd)
 . "$TOP/tests/lib.sh"
 # shellcheck source=guest-lib.sh disable=SC1091
 . "$HERE/guest-lib.sh"
+# shellcheck source=guest-profile.sh disable=SC1091
+. "$HERE/guest-profile.sh"
 
 : "${BENCH_DATA:?}" "${BENCH_KEYS:?}" "${WGMPSC_KO:?}"
 BENCH_ROUNDS=${BENCH_ROUNDS:-5}
@@ -380,6 +384,7 @@ for phase in "$@"; do
 	mem) phase_mem || rc=1 ;;
 	net) phase_net || rc=1 ;;
 	queue) phase_queue || rc=1 ;;
+	profile) phase_profile || rc=1 ;;
 	*) note "unknown phase $phase"; rc=1 ;;
 	esac
 	[ "$rc" = 0 ] || break

@@ -151,7 +151,7 @@ PEERS = int(params.get("peers", 20000))
 BIG = int(params.get("big", 0))
 CAP = params.get("del_cap", "?")
 ROUNDS = params.get("rounds", "?")
-PARTS = params.get("parts", "mem queue net hs native").split()
+PARTS = params.get("parts", "mem queue net hs profile native").split()
 
 # The rows the run was asked for come from run-info.txt, not from the
 # samples, so that a measure that produced nothing shows as "—" (and fails
@@ -159,6 +159,7 @@ PARTS = params.get("parts", "mem queue net hs native").split()
 MEM_SMPS = smp_list("mem_smp") if "mem" in PARTS else []
 QUEUE_SMPS = smp_list("mem_smp") if "queue" in PARTS else []
 NET_SMPS = smp_list("net_smp") if "net" in PARTS else []
+PROFILE_SMPS = smp_list("net_smp") if "profile" in PARTS else []
 HS_SMPS = [x for x in smp_list("hs_smp")
            if "net" not in PARTS or x in smp_list("net_smp")] \
     if "hs" in PARTS else []
@@ -265,6 +266,29 @@ for smp in NET_SMPS:
         % udp_rate, "net", smp, "udp_mbps", veth=True, **RATE_UP)
     add(S, "UDP at %sbit/s: loss (%%)" % udp_rate, "net", smp, "udp_loss_pct",
         veth=True)
+
+# Where the CPU time of a TCP stream goes (guest-profile.sh): counters
+# read around one iperf3 run, per MB received.  Lower is better.
+PROFILE = [
+    ("cpu_ms", "CPU time, all CPUs (ms)"),
+    ("softirq_ms", "of it softirq (ms)"),
+    ("kworker_ms", "workqueue threads (ms)"),
+    ("ksoftirqd_ms", "ksoftirqd threads (ms)"),
+    ("napi_ms", "threaded NAPI (ms)"),
+    ("iperf3s_ms", "iperf3 server (ms)"),
+    ("net_rx", "NET_RX softirqs"),
+    ("net_tx", "NET_TX softirqs"),
+    ("ipi", "function-call and rescheduling IPIs"),
+    ("ctxt", "context switches"),
+]
+for smp in PROFILE_SMPS:
+    S = "Profile: per MB received through the tunnel (lower is better)"
+    for n in (1, 4):
+        add(S, "TCP x%d: throughput during the profile (Mbit/s)" % n,
+            "profile", smp, "tcp%d_mbps" % n)
+        for key, label in PROFILE:
+            add(S, "TCP x%d: %s per MB" % (n, label), "profile", smp,
+                "tcp%d_%s_per_mb" % (n, key))
 
 for smp in HS_SMPS:
     S = "Handshakes (responder: the module under test)"
@@ -500,7 +524,11 @@ md.append("""- QEMU TCG emulates every guest instruction (crypto included) on a
   its peers' memory freed by then.  Growth is /proc/meminfo Slab + Percpu
   after `wg setconf` minus before it (caches dropped and slabs shrunk both
   times), divided by the peer count; it includes the allowed-IPs nodes and
-  hash-table entries.  The 100,000-peer rows are wgmpsc alone, round 1.
+  hash-table entries.  The rows of """ + "{:,}".format(BIG) + """ peers are wgmpsc alone,
+  round 1.  Each size also times `wg show wg0 dump` and the first ping
+  to a real peer added after the others (in its own namespace, the big
+  device initiating the handshake), after `wg set wg0 listen-port` and
+  `ip link set wg0 up`.
   The `wg setconf` file sets the device's private key along with the
   peers, as a real configuration does, so a module's per-peer Curve25519
   work at configuration time is part of its time.

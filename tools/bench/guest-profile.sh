@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The profile phase of `make bench` (tools/bench/profile.sh; sourced by
+# guest.sh inside the VM): where the CPU time of a TCP stream through the
+# tunnel goes, per MB received, for each module in turn.  Counters only,
+# read before and after one iperf3 run, nothing sampled:
+#
+#   cpu_ms         CPU time not idle, all CPUs (/proc/stat user, nice,
+#                  system, irq, softirq)
+#   softirq_ms     of which softirq (/proc/stat)
+#   net_rx, net_tx NET_RX and NET_TX softirqs raised (/proc/softirqs)
+#   ipi            function-call and rescheduling IPIs (/proc/interrupts
+#                  CAL, RES): the cross-CPU hand-offs
+#   ctxt           context switches (/proc/stat)
+#   kworker_ms, ksoftirqd_ms, napi_ms, iperf3s_ms
+#                  CPU time of the threads by name (/proc/*/task/*/schedstat):
+#                  workqueue workers (wgmpsc's crypto workers and peer work,
+#                  the in-tree driver's crypto and handshake workers),
+#                  softirq threads, threaded NAPI, the iperf3 server (the
+#                  client exits before the second reading: not counted)
+#
+# Reported per MB (10^6 bytes) the server received, for 1 and 4 streams,
+# $BENCH_ROUNDS rounds, module order alternating per round.
+
+# prof_snap: one "key value" line per counter, all threads' times summed
+# by their name's class.
+prof_snap() {
+	awk '$1 == "cpu" { printf "cpu_ticks %d\nsoftirq_ticks %d\n", $2 + $3 + $4 + $7 + $8, $8 }
+		$1 == "ctxt" { printf "ctxt %d\n", $2 }' /proc/stat
+	awk '$1 == "NET_RX:" || $1 == "NET_TX:" { s = 0; for (i = 2; i <= NF; i++) s += $i
+		printf "%s %d\n", tolower(substr($1, 1, 6)), s }' /proc/softirqs
+	awk '$1 == "CAL:" || $1 == "RES:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i }
+		END { printf "ipi %d\n", s }' /proc/interrupts
+	local t comm ns
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		read -r comm 2>/dev/null <"$t/comm" || continue
+		read -r ns _ 2>/dev/null <"$t/schedstat" || continue
+		case $comm in
+		kworker/*) echo "kworker_ns $ns" ;;
+		ksoftirqd/*) echo "ksoftirqd_ns $ns" ;;
+		napi/*) echo "napi_ns $ns" ;;
+		iperf3) echo "iperf3s_ns $ns" ;;
+		esac
+	done | awk '{ s[$1] += $2 } END { for (k in s) print k, s[k] }'
+}
+
+# prof_report ROUND MODULE STREAMS BEFORE AFTER JSON: the deltas per MB.
+prof_report() {
+	local r=$1 mod=$2 n=$3 bytes
+	bytes=$(awk '/"sum_received"/ { f = 1 } f && /"bytes"/ {
+		gsub(/[,"]/, ""); print $2; exit }' "$6")
+	if [ -z "$bytes" ] || [ "$bytes" -le 0 ]; then
+		note "$mod: no bytes received"
+		return 1
+	fi
+	result profile "$r" "$mod" "tcp${n}_mbps" "$(iperf_mbps "$6")"
+	awk -v mb="$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" '
+		FNR == NR { a[$1] = $2; next } { b[$1] = $2 }
+		END {
+			d["cpu_ms"] = (b["cpu_ticks"] - a["cpu_ticks"]) * 1000 / hz
+			d["softirq_ms"] = (b["softirq_ticks"] - a["softirq_ticks"]) * 1000 / hz
+			d["net_rx"] = b["net_rx"] - a["net_rx"]
+			d["net_tx"] = b["net_tx"] - a["net_tx"]
+			d["ipi"] = b["ipi"] - a["ipi"]
+			d["ctxt"] = b["ctxt"] - a["ctxt"]
+			split("kworker ksoftirqd napi iperf3s", th, " ")
+			for (i in th)
+				d[th[i] "_ms"] = (b[th[i] "_ns"] - a[th[i] "_ns"]) / 1e6
+			for (k in d) printf "%s %.2f\n", k, d[k] / mb
+		}' "$4" "$5" | sort | while read -r k v; do
+		result profile "$r" "$mod" "tcp${n}_${k}_per_mb" "$v"
+	done
+}
+
+phase_profile() {
+	local r mod order n base err=0
+	for r in $(seq "$BENCH_ROUNDS"); do
+		if [ $((r % 2)) = 1 ]; then order="anchor wgmpsc"; else order="wgmpsc anchor"; fi
+		note "profile round $r/$BENCH_ROUNDS: $order"
+		for mod in $order; do
+			load "$mod" || return 1
+			netns_up || return 1
+			if tunnel_up; then
+				for n in 1 4; do
+					base=$BENCH_OUT/raw/profile-$SMP-$r-$mod-tcp$n
+					settle 1
+					prof_snap >"$base.before"
+					iperf "$TUN_B" "$base.json" -P "$n"
+					prof_snap >"$base.after"
+					prof_report "$r" "$mod" "$n" "$base.before" "$base.after" "$base.json" ||
+						err=1
+				done
+			else
+				err=1
+			fi
+			tunnel_down
+			netns_down
+			unload "$mod" || return 1
+		done
+	done
+	return "$err"
+}
