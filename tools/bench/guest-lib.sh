@@ -123,6 +123,14 @@ tunnel_up() {
 	return 1
 }
 
+# round_down MODULE: after a module's round, its tunnel, the namespaces
+# and the module itself go (returns 1 if the module stays loaded).
+round_down() {
+	tunnel_down
+	netns_down
+	unload "$1"
+}
+
 tunnel_down() {
 	ip -n wa link del wg0 2>/dev/null
 	ip -n wb link del wg0 2>/dev/null

@@ -94,9 +94,7 @@ phase_profile() {
 			else
 				err=1
 			fi
-			tunnel_down
-			netns_down
-			unload "$mod" || return 1
+			round_down "$mod" || return 1
 		done
 	done
 	return "$err"

@@ -344,9 +344,7 @@ phase_net() {
 				err=1
 			fi
 			note "net round $r: $mod teardown"
-			tunnel_down
-			netns_down
-			unload "$mod" || return 1
+			round_down "$mod" || return 1
 		done
 	done
 	return "$err"
