@@ -237,7 +237,7 @@ static bool wg_send_encrypt_segment(struct sk_buff *skb, u64 nonce,
  * 16 bits) and at most UDP_MAX_SEGMENTS messages: a 64 KiB node of
  * full-sized segments is already a little more than that (the headers of
  * every segment, the overhead of every message), and a big TCP node
- * (wg_device_setup() allows them) is several times that.  A node splits
+ * (wg_setup() allows them) is several times that.  A node splits
  * into evenly filled outer skbs; one of a single message is an ordinary
  * datagram.
  *
