@@ -59,10 +59,14 @@ while read -r name _ _ root _; do
 	[ "$root" = host ] || buildroot=1
 done <"$HERE/kernels/list"
 if [ "$buildroot" = 1 ]; then
-	echo "deps: build root: $("$HERE/kernels/buildroot.sh")"
+	dir=$("$HERE/kernels/buildroot.sh")
+	echo "deps: build root: $dir"
 fi
 # The Debian 13 and 12 machines tests/install.sh boots in CI (other
 # kernels' are made when a check first needs them).
+# (Assigned first, like dir above: a failure inside echo's argument
+# would not stop deps.)
 for name in trixie bookworm; do
-	echo "deps: machine $name: $("$HERE/kernels/machine.sh" "$name")"
+	root=$("$HERE/kernels/machine.sh" "$name")
+	echo "deps: machine $name: $root"
 done

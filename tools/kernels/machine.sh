@@ -124,7 +124,13 @@ unshare -m --propagation private bash -c '
 	exit 1
 }
 rm -rf "$ROOT.tmp/tmp/kernel-debs"
-[ -e "$ROOT.tmp/lib/modules/$KREL/build" ] || {
+# The link is absolute on Debian 12 (/usr/src/...): resolved in the root.
+build=$(readlink "$ROOT.tmp/lib/modules/$KREL/build") || build=
+case $build in
+/*) build=$ROOT.tmp$build ;;
+?*) build=$ROOT.tmp/lib/modules/$KREL/$build ;;
+esac
+[ -n "$build" ] && [ -f "$build/Makefile" ] || {
 	echo "machine: $NAME: no /lib/modules/$KREL/build after the headers" >&2
 	exit 1
 }
