@@ -94,9 +94,18 @@ files >"$T/files.before"
 # The package installs offline (its dependency, dkms, is there) and DKMS
 # builds and installs the module for the running kernel; a failed build
 # shows DKMS's make.log.
+# Each line of apt's output carries the seconds since the start, so the log
+# shows which step the minutes under emulation went to.
 t0=$SECONDS
-if apt-get install -y "$WGMPSC_DEB" >"$T/apt.log" 2>&1; then
+if apt-get install -y "$WGMPSC_DEB" 2>&1 |
+	while IFS= read -r line; do echo "+$((SECONDS - t0))s $line"; done >"$T/apt.log" &&
+	[ "${PIPESTATUS[0]}" = 0 ]; then
 	echo "# apt install with DKMS's build: $((SECONDS - t0)) s"
+	grep -E 'dkms|DKMS|Building|Installing|Running|Setting up|depmod|initramfs' "$T/apt.log" |
+		head -n 20 | sed 's/^/#   /'
+	for f in /var/lib/dkms/wgmpsc/*/*/*/log/make.log; do
+		[ -f "$f" ] && sed -n 's/^# elapsed time: /#   DKMS make: /p' "$f"
+	done
 	tap_ok "apt install ./${WGMPSC_DEB##*/}"
 else
 	tap_not_ok "apt install ./${WGMPSC_DEB##*/}"
