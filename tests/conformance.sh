@@ -124,6 +124,16 @@ snap() {
 	snap_raw "$1"
 	snap_parse "$1"
 }
+# in_flight_done: each side's device has received every packet the other's
+# sent (rx packets == the other's tx packets).  Waited for before a
+# snapshot that follows traffic: the last ACK of a copy may still be on
+# its way, and one side's counters would then be a packet ahead.
+in_flight_done() {
+	local a b
+	a=$(ip -n wgc-a -s -j link show dev wg0 | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"')
+	b=$(ip -n wgc-b -s -j link show dev wg0 | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"')
+	[ "${a% *}" = "${b#* }" ] && [ "${b% *}" = "${a#* }" ]
+}
 snap_raw() {
 	ip -n wgc-a -s -j link show dev wg0 >"$T/$1.a.devj"
 	nsx wgc-a wg show wg0 dump >"$T/$1.a.dump"
@@ -459,6 +469,7 @@ block_bulk() {
 		tcp_copy bulk wgc-a wgc-b 10.9.0.1 5201
 		tap_check "bulk IPv$outer: TCP copy of 1000000 bytes B -> A arrives intact" \
 			same_bytes "$T/tcp.data" "$T/bulk.recv"
+		wait_until 10 in_flight_done || true
 		snap bulk$outer
 		tap_check "bulk IPv$outer: A received what B sent (device bytes, packets)" \
 			eq "$(field "$T/bulk$outer.a.dev" 1) $(field "$T/bulk$outer.a.dev" 2)" \
@@ -507,10 +518,12 @@ block_bigtcp() {
 	for fam in 6 4; do
 		dst=10.9.0.1
 		[ $fam = 4 ] || dst=fd09::1
+		wait_until 10 in_flight_done || true
 		snap bigtcp$fam.0
 		tcp_copy bigtcp wgc-a wgc-b $dst 5201
 		tap_check "bigtcp IPv$fam: TCP copy of 4000000 bytes B -> A arrives intact" \
 			same_bytes "$T/tcp.data" "$T/bigtcp.recv"
+		wait_until 10 in_flight_done || true
 		snap bigtcp$fam
 		tap_check "bigtcp IPv$fam: A received what B sent (device bytes, packets)" \
 			eq "$(delta bigtcp$fam a 1) $(delta bigtcp$fam a 2)" \
