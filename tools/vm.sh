@@ -559,7 +559,9 @@ fi
 #    keys, text_poke_bp()'s int3 protocol): the other vCPU runs a stale
 #    translation still holding the temporary int3 after the patching
 #    ended (seen at 1.9 s into a boot, before any module was loaded, on
-#    an idle vCPU woken by the patch's sync IPI).
+#    an idle vCPU woken by the patch's sync IPI); tools/guest/run.sh
+#    keeps the keys that tests flip most switched on, which leaves the
+#    boot's and the module loads' patches.
 # Either, when it is the first problem of the run, reruns the boot once
 # from scratch; the rerun's verdict is final, and results/retried (which
 # tools/check.sh reports) keeps what the first attempt died of.
