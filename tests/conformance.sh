@@ -130,14 +130,16 @@ snap() {
 # its way, and one side's counters would then be a packet ahead.
 in_flight_done() {
 	local a b
-	a=$(ip -n wgc-a -s -j link show dev wg0 | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"')
-	b=$(ip -n wgc-b -s -j link show dev wg0 | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"')
+	a=$(dev_json a | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"')
+	b=$(dev_json b | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"')
 	[ "${a% *}" = "${b#* }" ] && [ "${b% *}" = "${a#* }" ]
 }
+# dev_json SIDE: side SIDE's (a or b) wg0 with its counters, as ip's JSON.
+dev_json() { ip -n "wgc-$1" -s -j link show dev wg0; }
 snap_raw() {
-	ip -n wgc-a -s -j link show dev wg0 >"$T/$1.a.devj"
+	dev_json a >"$T/$1.a.devj"
 	nsx wgc-a wg show wg0 dump >"$T/$1.a.dump"
-	ip -n wgc-b -s -j link show dev wg0 >"$T/$1.b.devj"
+	dev_json b >"$T/$1.b.devj"
 	nsx wgc-b wg show wg0 dump >"$T/$1.b.dump"
 }
 snap_parse() {

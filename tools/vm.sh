@@ -55,7 +55,7 @@
 #   --env NAME=VALUE export NAME in the guest (repeatable)
 #   VM_CPU (environment) QEMU's -cpu model, default max (the bench's: its
 #                    published figures were measured so); tools/check.sh
-#                    sets Nehalem for the tests
+#                    sets Nehalem,+rdrand for the tests
 #   --nic-dgram LPORT:RPORT
 #                    a virtio-net NIC (eth0 once virtio_net is loaded) whose
 #                    frames are UDP datagrams from host 127.0.0.1:LPORT to
@@ -228,14 +228,17 @@ resolve_modules() {
 	printf '%s\n' "${order[@]}"
 }
 
-# build_initramfs OUT: busybox, /init and the modules (uncompressed, so the
-# busybox insmod needs no decompressor), as a gzipped newc cpio.
+# build_initramfs OUT: busybox, /init, vm-keys (tools/guest/keys.c) and the
+# modules (uncompressed, so the busybox insmod needs no decompressor), as a
+# gzipped newc cpio.
 build_initramfs() {
 	local out=$1 stage mod ko mods
 	mods=$(resolve_modules "${INITRD_MODULES[@]}") || return 1
 	stage=$(mktemp -d "$VMDIR/initramfs.XXXXXX")
 	mkdir -p "$stage"/{bin,dev,proc,sys,lib/modules}
 	cp /bin/busybox "$stage/bin/busybox"
+	gcc -static -Os -s -Wall -o "$stage/bin/vm-keys" "$TOP/tools/guest/keys.c" ||
+		return 1
 	install -m 0755 "$TOP/tools/guest/init" "$stage/init"
 	# The kernel opens /dev/console before running /init.
 	mknod -m 0600 "$stage/dev/console" c 5 1 2>/dev/null || true
@@ -559,7 +562,7 @@ fi
 #    keys, text_poke_bp()'s int3 protocol): the other vCPU runs a stale
 #    translation still holding the temporary int3 after the patching
 #    ended (seen at 1.9 s into a boot, before any module was loaded, on
-#    an idle vCPU woken by the patch's sync IPI); tools/guest/run.sh
+#    an idle vCPU woken by the patch's sync IPI); tools/guest/keys.c
 #    keeps the keys that tests flip most switched on, which leaves the
 #    boot's and the module loads' patches.
 # Either, when it is the first problem of the run, reruns the boot once

@@ -97,29 +97,6 @@ for knob in hung_task_panic softlockup_panic panic_on_rcu_stall; do
 done
 $bb ip link set lo up || fatal "cannot bring lo up"
 
-# QEMU's TCG now and then runs a stale translation of kernel text that a
-# static key has just re-patched, and the guest dies of "Oops: int3" (see
-# tools/vm.sh).  The keys that flip during tests are the receive
-# timestamps' (every ping's SO_TIMESTAMP socket turns it on, closing the
-# last one off: 66 patches in one conformance.sh run) and the UDP
-# encapsulation ones (each wg device's sockets: 36).  A process holding
-# one socket of each for the whole boot keeps them on, so the tests' own
-# sockets only move counters.  Text patches in one conformance.sh run:
-# 139 before, 37 after (30 of them a module's static calls as it loads).
-# Nothing observable changes but a receive timestamp on every packet.
-# perl-base is in every Debian root; SO_TIMESTAMP is 29, SOL_UDP 17,
-# UDP_ENCAP 100 (encap type 0: no handler, the socket is never bound).
-$bb mkfifo /run/vm-keys || fatal "mkfifo"
-perl -MSocket -e 'my ($t, $u);
-	socket($t, PF_INET, SOCK_DGRAM, 0) &&
-	setsockopt($t, SOL_SOCKET, 29, 1) &&
-	socket($u, PF_INET6, SOCK_DGRAM, 0) &&
-	setsockopt($u, 17, 100, 0) or die "vm-run: keys: $!\n";
-	print "on\n"; close STDOUT; sleep' >/run/vm-keys </dev/null &
-disown $!
-read -r keys </run/vm-keys
-[ "${keys:-}" = on ] || echo "vm-run: static keys not pinned (emulator faults more likely)" >&2
-
 # No test may ever run against the distro's wireguard.ko by accident: it
 # leaves the module tree (in this guest's overlay only).  With
 # --keep-distro-wireguard it is kept, uncompressed, where only an explicit
