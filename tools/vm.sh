@@ -453,6 +453,10 @@ APPEND+=" log_buf_len=16M rdinit=/init printk.devkmsg=on printk.time=1"
 # Speed under TCG: no mitigation overhead, no probing for absent hardware.
 APPEND+=" mitigations=off 8250.nr_uarts=1 i8042.noaux i8042.nokbd"
 APPEND+=" no_timer_check"
+# The crng seeded from RDRAND at once (the tests' CPU model has it,
+# tools/check.sh), also on the debug kernel, whose config does not trust
+# it by default: else getrandom() waits up to 20 s into its boots.
+APPEND+=" random.trust_cpu=on"
 # The debug kernel's slow ACPI interpreter (kernel_facts above).
 [ "${FACT[debug]}" = 0 ] || APPEND+=" pci=noacpi"
 [ -z "$PREEMPT" ] || APPEND+=" preempt=$PREEMPT"
