@@ -192,7 +192,8 @@ fi
 COMMON_ENV=(--env "BENCH_DATA=$D" --env "BENCH_KEYS=$D/keys" --env "QBENCH_KO=$QBENCH_KO"
 	--env "BENCH_PEERS=$BENCH_PEERS" --env "BENCH_DEL_CAP=$BENCH_DEL_CAP"
 	--env "BENCH_DUR=$BENCH_DUR" --env "BENCH_PINGS=$BENCH_PINGS"
-	--env "BENCH_UDP_RATE=$BENCH_UDP_RATE" --env "QBENCH_ITEMS=$QBENCH_ITEMS")
+	--env "BENCH_UDP_RATE=$BENCH_UDP_RATE" --env "QBENCH_ITEMS=$QBENCH_ITEMS"
+	--env "BENCH_PERF=${BENCH_PERF:-0}")
 
 # A snapshot of vm.sh, taken now: bash reads a script as it runs it, and an
 # edit to tools/vm.sh during a long run would break a boot halfway.  It

@@ -22,6 +22,41 @@
 #
 # Reported per MB (10^6 bytes) the server received, for 1 and 4 streams,
 # $BENCH_ROUNDS rounds, module order alternating per round.
+#
+# BENCH_PERF=1 also samples every CPU with perf (cpu-clock, 499 Hz; the
+# host's /usr/bin/perf, which the guest sees) during each run and writes
+# the kernel functions' shares to raw/profile-*.perf.txt: where the time
+# goes inside the kernel, which the counters above cannot say.  The
+# sampling costs throughput; its runs are for reading, not comparing.
+
+# prof_perf_start BASE / prof_perf_stop BASE: perf around one run.  perf
+# runs a placeholder child, which it starts only once it is sampling (its
+# setup takes seconds under TCG), and stops when the child is killed.
+prof_perf_start() {
+	local i
+	[ "${BENCH_PERF:-0}" = 1 ] || return 0
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	# The data on the guest's own tmpfs, not on the results' 9p.
+	perf record -a -e cpu-clock -F 499 -o /tmp/profile.perf.data \
+		-- sleep 3600 >"$1.perf.err" 2>&1 &
+	PERF_PID=$!
+	for i in $(seq 300); do
+		PERF_CHILD=$(pgrep -P "$PERF_PID" -x sleep) && return 0
+		sleep 0.1
+	done
+	note "perf did not start"
+	return 1
+}
+
+prof_perf_stop() {
+	[ "${BENCH_PERF:-0}" = 1 ] || return 0
+	kill "$PERF_CHILD" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	perf report -i /tmp/profile.perf.data --stdio --no-children --sort sym \
+		--percent-limit 0.3 2>/dev/null | grep -v '^$' >"$1.perf.txt"
+	rm -f /tmp/profile.perf.data
+}
 
 # prof_snap: one "key value" line per counter, all threads' times summed
 # by their name's class.
@@ -85,9 +120,11 @@ phase_profile() {
 				for n in 1 4; do
 					base=$BENCH_OUT/raw/profile-$SMP-$r-$mod-tcp$n
 					settle 1
+					prof_perf_start "$base"
 					prof_snap >"$base.before"
 					iperf "$TUN_B" "$base.json" -P "$n"
 					prof_snap >"$base.after"
+					prof_perf_stop "$base"
 					prof_report "$r" "$mod" "$n" "$base.before" "$base.after" "$base.json" ||
 						err=1
 				done
