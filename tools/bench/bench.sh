@@ -117,7 +117,9 @@ $PY -c 'import cryptography' 2>/dev/null || die "python3-cryptography is missing
 SRC_KO=${1:-$TOP/src/wgmpsc.ko}
 if vms; then
 	[ -f "$SRC_KO" ] || die "no module at $SRC_KO (make module)"
-	if [ -z "${1:-}" ] && [ "$(cat "$TOP/src/.flavour" 2>/dev/null)" != release ]; then
+	# The Makefile's stamp: the flavour, then the kernel tree built for.
+	read -r flavour _ 2>/dev/null <"$TOP/src/.flavour" || flavour=
+	if [ -z "${1:-}" ] && [ "$flavour" != release ]; then
 		die "src/wgmpsc.ko is not the release build (src/.flavour: $(cat "$TOP/src/.flavour" 2>/dev/null)); run make module"
 	fi
 fi
