@@ -64,6 +64,14 @@ static int wg_socket_open(struct wg_device *wg, struct net *net, int family,
 	if (ret)
 		return ret;
 	wg_setup_udp_tunnel_sock(net, sock, &tunnel);
+	/*
+	 * Outer UDP GRO, as a UDP_GRO socket asks for it: where the receiving
+	 * device runs GRO (NICs, veth with gro on), a burst of equal-sized
+	 * datagrams from one endpoint goes through IP and the socket lookup
+	 * once.  The socket does not take GSO packets whole, so the stack cuts
+	 * the batch back into its datagrams before wg_receive() sees any.
+	 */
+	udp_set_bit(GRO_ENABLED, sock->sk);
 	*skp = sock->sk;
 	return 0;
 }
