@@ -192,6 +192,8 @@ def add(section, label, phase, smp, metric, target="", check=None,
 
 
 RATE_UP = dict(target="≥ 1.0× anchor", ratio_check=lambda x: x >= 1.0)
+# Issue 15's goal for TCP through the tunnel.
+TCP_UP = dict(target="≥ 1.3× anchor", ratio_check=lambda x: x >= 1.3)
 P = "{:,}".format(PEERS)
 for smp in MEM_SMPS:
     S = "Memory and configuration"
@@ -252,9 +254,9 @@ for smp in NET_SMPS:
         "net", smp, "ping_rtt_median_ms", "≤ 1.0× anchor", veth=True,
         ratio_check=lambda x: x <= 1.0)
     add(S, "TCP, 1 stream (Mbit/s)", "net", smp, "tcp1_mbps", veth=True,
-        **RATE_UP)
+        **TCP_UP)
     add(S, "TCP, 4 streams (Mbit/s)", "net", smp, "tcp4_mbps", veth=True,
-        **RATE_UP)
+        **TCP_UP)
     # Around TCP x1: the outer datagrams (wg0's tx packets) and the skbs
     # that went through the outer UDP/IP stack (veth0's tx packets; a UDP
     # GSO packet counts once) per MB of messages sent: the batching.
