@@ -46,11 +46,14 @@ prof_perf_start() {
 		sleep 0.1
 	done
 	note "perf did not start"
+	kill "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	PERF_CHILD=
 	return 1
 }
 
 prof_perf_stop() {
-	[ "${BENCH_PERF:-0}" = 1 ] || return 0
+	[ "${BENCH_PERF:-0}" = 1 ] && [ -n "$PERF_CHILD" ] || return 0
 	kill "$PERF_CHILD" 2>/dev/null
 	wait "$PERF_PID" 2>/dev/null
 	perf report -i /tmp/profile.perf.data --stdio --no-children --sort sym \
