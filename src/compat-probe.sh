@@ -114,6 +114,20 @@ int f(void);
 int f(void) { return WGALLOWEDIP_A_FLAGS + WGALLOWEDIP_F_REMOVE_ME; }
 C
 
+# 6.1 -> 6.12: the IPv6 jumbo hop-by-hop option of big TCP gets a helper
+# that removes it for a device, measuring the headers before it (6.12);
+# 6.12 -> 7.3: the option is gone.  See WG_TSO_MAX_SIZE in compat.h.
+probe IPV6_HOPOPT_JUMBO_REMOVE <<'C'
+#include <net/ipv6.h>
+int f(struct sk_buff *s);
+int f(struct sk_buff *s) { return ipv6_hopopt_jumbo_remove(s); }
+C
+probe IPV6_HAS_HOPOPT_JUMBO <<'C'
+#include <net/ipv6.h>
+int f(const struct sk_buff *s);
+int f(const struct sk_buff *s) { return ipv6_has_hopopt_jumbo(s); }
+C
+
 # combine: all.c, the remaining probes one after the other, and all.map,
 # each one's first and last line there.
 combine() {

@@ -245,4 +245,25 @@ static inline void wg_blake2s(const u8 *key, size_t keylen, const u8 *in,
 #endif
 #define WG_ALLOWEDIP_A_MAX WGALLOWEDIP_A_FLAGS
 
+/*
+ * Big TCP needs a kernel whose software GSO can take it from a device
+ * without a link-layer header.  6.1's ipv6_gso_segment() strips the
+ * jumbo hop-by-hop option of an IPv6 GSO packet past 64 KiB by moving
+ * ETH_HLEN + 40 bytes from the mac header, as if an Ethernet header came
+ * first; on wg0 the mac header is the network header, so 14 bytes of
+ * the TCP header are overwritten: -EINVAL (seen under 6.1.192: one
+ * tx_errors per such packet), or a segment with a damaged header.  The
+ * kernels with ipv6_hopopt_jumbo_remove() (6.12), which measures the
+ * headers that are there, ran tests/conformance.sh's big TCP without
+ * an error; those without the option at all (7.x) never send it.
+ * Elsewhere the device keeps the 64-KiB ceiling, as the in-tree driver
+ * does before 6.13.  (IPv4 past 64 KiB needs gso_ipv4_max_size, 6.3.)
+ */
+#if defined(WG_HAVE_IPV6_HOPOPT_JUMBO_REMOVE) || \
+	!defined(WG_HAVE_IPV6_HAS_HOPOPT_JUMBO)
+#define WG_TSO_MAX_SIZE GSO_MAX_SIZE
+#else
+#define WG_TSO_MAX_SIZE GSO_LEGACY_MAX_SIZE
+#endif
+
 #endif /* _WG_COMPAT_H */

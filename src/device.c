@@ -389,10 +389,11 @@ static void wg_setup(struct net_device *dev)
 	/*
 	 * Big TCP: GSO packets past 64 KiB once the administrator raises
 	 * gso_max_size (gso_ipv4_max_size for IPv4, from 6.3); the default
-	 * stays 64 KiB.  Segmented here like any other, their node leaves as
-	 * several outer UDP GSO skbs (send.c).
+	 * stays 64 KiB, and so does the ceiling where the kernel's GSO cannot
+	 * take them from us (compat.h).  Segmented here like any other, their
+	 * node leaves as several outer UDP GSO skbs (send.c).
 	 */
-	netif_set_tso_max_size(dev, GSO_MAX_SIZE);
+	netif_set_tso_max_size(dev, WG_TSO_MAX_SIZE);
 	dev->needs_free_netdev = true;
 	dev->priv_destructor = wg_destruct;
 	netif_keep_dst(dev);

@@ -78,6 +78,14 @@ wgmpsc) WG_UNDER_TEST=wgmpsc ;;
 *) WG_UNDER_TEST=unknown ;;
 esac
 under_intree() { [ "$WG_UNDER_TEST" = intree ]; }
+# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
+kernel_at_least() {
+	local v
+	v=$(uname -r)
+	v=${v%%[-+]*}
+	[ "${v%%.*}" -gt "$1" ] ||
+		{ [ "${v%%.*}" -eq "$1" ] && [ "$(echo "$v" | cut -d. -f2)" -ge "$2" ]; }
+}
 
 # wgmpsc_only NAME WHY: false, after a TAP skip of NAME ("wgmpsc-specific:
 # WHY"), when the in-tree driver is under test; true otherwise.  Usage:
