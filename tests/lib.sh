@@ -80,11 +80,12 @@ esac
 under_intree() { [ "$WG_UNDER_TEST" = intree ]; }
 # kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
 kernel_at_least() {
-	local v
-	v=$(uname -r)
-	v=${v%%[-+]*}
-	[ "${v%%.*}" -gt "$1" ] ||
-		{ [ "${v%%.*}" -eq "$1" ] && [ "$(echo "$v" | cut -d. -f2)" -ge "$2" ]; }
+	local major minor
+	major=$(uname -r)
+	minor=${major#*.}
+	major=${major%%.*}
+	minor=${minor%%[!0-9]*}
+	[ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
 }
 
 # wgmpsc_only NAME WHY: false, after a TAP skip of NAME ("wgmpsc-specific:

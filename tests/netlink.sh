@@ -127,7 +127,7 @@ block_bad_input() {
 	# wireguard.ko), neither or both of ifindex/ifname EBADR, protocol
 	# version != 1 EPFNOSUPPORT.
 	local flags_errno=EOPNOTSUPP
-	[ "$(uname -r | cut -d. -f1)" -lt 7 ] || flags_errno=EINVAL
+	! kernel_at_least 7 0 || flags_errno=EINVAL
 	bad_genl privkey-31 errno=ERANGE
 	bad_genl privkey-33 errno=ERANGE
 	bad_genl dev-flags-unknown errno=$flags_errno
