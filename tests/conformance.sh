@@ -528,10 +528,11 @@ block_bulk() {
 # at the default log (9) keeps packets under 64 KiB, so the sender's
 # namespace takes a log of 30: every packet is sized at the ceiling, as on
 # a LAN, and wgmpsc's path past 64 KiB (one node, several outer GSO
-# packets) must carry part of each copy (23-27 of them per 4-MB copy on
-# 6.12 and 7.3).
+# packets) carries part of each copy (23-27 of them per 4-MB IPv6 copy
+# on 6.12 and 7.3, but none in one run of about ten: TCP's choice, so
+# the count is reported, not asserted).
 block_bigtcp() {
-	local fam dst big ns ipv4big=1 before
+	local fam dst big ns before
 	head -c 4000000 /dev/urandom >"$T/tcp.data"
 	pair 4
 	if under_intree && ! ip -n wgc-a link set wg0 gso_max_size 196608 2>/dev/null; then
@@ -553,7 +554,7 @@ block_bigtcp() {
 		done'
 	for ns in wgc-a wgc-b; do
 		ip -n $ns link set wg0 gso_ipv4_max_size 196608 gro_ipv4_max_size 196608 \
-			2>/dev/null || { ipv4big=; echo "# bigtcp: no IPv4 big TCP here (iproute2 or kernel before 6.3)"; }
+			2>/dev/null || echo "# bigtcp: no IPv4 big TCP here (iproute2 or kernel before 6.3)"
 	done
 	in_ns wgc-b sysctl -qw net.ipv4.tcp_tso_rtt_log=30
 	for fam in 6 4; do
@@ -579,10 +580,6 @@ block_bigtcp() {
 		big=$(ip netns exec wgc-b ethtool -S wg0 | awk '$1 == "tx_big_gso_packets:" { print $2 }')
 		echo "# bigtcp IPv$fam: B's wg0 got $((big - before)) packets over 64 KiB in this copy;" \
 			"its non-zero counters:" $(ip netns exec wgc-b ethtool -S wg0 | awk 'NR > 1 && $2 != 0 { printf "%s%s ", $1, $2 }')
-		if [ $fam = 6 ] || [ -n "$ipv4big" ]; then
-			tap_check "bigtcp IPv$fam: part of the copy left B's wg0 as packets over 64 KiB" \
-				test "$((big - before))" -gt 0
-		fi
 	done
 }
 
